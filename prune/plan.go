@@ -1,0 +1,748 @@
+package prune
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+)
+
+// Reason says why a digest folder is kept. The constants are listed in precedence order: a folder kept for several
+// reasons gets the first.
+type Reason string
+
+// Reasons for keeping a digest folder, in precedence order.
+const (
+	// ReasonImageSkipped: the image could not be evaluated (fail closed); Folder.Err says why.
+	ReasonImageSkipped Reason = "image-skipped"
+	// ReasonTagDigest: one of the folder's digests is the digest of a tag's own manifest file.
+	ReasonTagDigest Reason = "tag-digest"
+	// ReasonTagged: reachable from a tag through index entries and subjects.
+	ReasonTagged Reason = "tagged"
+	// ReasonReferrer: its subject, directly or through other referrers, is kept by a tag.
+	ReasonReferrer Reason = "referrer"
+	// ReasonProtected: carries Options.KeepProperty, or is reachable only from such a folder.
+	ReasonProtected Reason = "protected"
+	// ReasonYoung: younger than Options.MinAge, or reachable only from such a folder.
+	ReasonYoung Reason = "young"
+	// ReasonChanged: was to be deleted, but [Recheck] found its image changed during the run; Folder.Err says how.
+	ReasonChanged Reason = "changed-during-run"
+)
+
+// Reasons returns every reason in precedence order.
+func Reasons() []Reason {
+	return []Reason{ReasonImageSkipped, ReasonTagDigest, ReasonTagged, ReasonReferrer, ReasonProtected, ReasonYoung, ReasonChanged}
+}
+
+// rank orders reasons by precedence; lower wins.
+func (r Reason) rank() int {
+	if i := slices.Index(Reasons(), r); i >= 0 {
+		return i
+	}
+	return len(Reasons())
+}
+
+// Folder is one digest folder "<image>/sha256:<hex>" and the decision about it.
+type Folder struct {
+	// Path is the folder relative to the repository.
+	Path string
+	// Image is the folder's image, the parent of Path.
+	Image string
+	// Digest is the digest in the folder's name.
+	Digest digest.Digest
+	// MediaType is the media type of the document in the folder; empty when the document was not parsed.
+	MediaType string
+	// Age is the plan's server time minus the newest of the created, modified and updated times of the folder's
+	// manifest file(s).
+	Age time.Duration
+	// Delete is true when the folder is to be deleted.
+	Delete bool
+	// Reason says why a kept folder is kept; empty when Delete is true.
+	Reason Reason
+	// Err says why the image was skipped (ReasonImageSkipped) or how it changed (ReasonChanged).
+	Err error
+	// Bytes is the sum of the sizes of the files in the folder. It is measured for folders to be deleted only,
+	// and valid only when RepoPlan.BytesKnown.
+	Bytes int64
+}
+
+// ImagePlan holds the decisions for one image.
+type ImagePlan struct {
+	// Name is the image's folder path in the repository, such as "app" or "team/app".
+	Name string
+	// Tags lists the names of the tag folders, sorted.
+	Tags []string
+	// Indexes and Manifests count the list.manifest.json and manifest.json files of the image (tag and digest folders).
+	Indexes, Manifests int
+	// Folders lists the digest folders, sorted by path.
+	Folders []Folder
+	// MissingRefs lists the digests referenced (as index entries or subjects) by documents of the image that
+	// resolve to no folder of the image, sorted. They are not errors.
+	MissingRefs []digest.Digest
+	// Err is non-nil when the image was skipped: nothing in it is deleted.
+	Err error
+	// Changed lists the manifest files ("<folder>/<name>") that [Recheck] found new or changed, sorted.
+	Changed []string
+}
+
+// RepoPlan is the plan for one repository: every digest folder with its decision.
+type RepoPlan struct {
+	// Repo is the repository key.
+	Repo string
+	// ServerTime is the server's time when planning started; ages are measured from it.
+	ServerTime time.Time
+	// MinAge is the grace period used.
+	MinAge time.Duration
+	// Images lists the images, sorted by name.
+	Images []ImagePlan
+	// Malformed lists manifest files ("<folder>/<name>") outside any image: in the repository root or one level
+	// deep. They never lead to deletions.
+	Malformed []string
+	// Ignored counts the files that were skipped: under an _uploads folder, or not named like a manifest file.
+	Ignored int
+	// BytesKnown says whether Bytes, FreedBytes and Folder.Bytes were measured. When false, BytesErr says why;
+	// the plan stands regardless.
+	BytesKnown bool
+	// Bytes is the sum of the sizes of the files in the folders to be deleted.
+	Bytes int64
+	// FreedBytes estimates the storage freed: the sizes of the distinct checksums all of whose holders in the
+	// repository are in folders to be deleted. Artifactory frees it only after the Trash Can is emptied and binary
+	// garbage collection runs, and not at all if other repositories hold the same checksums.
+	FreedBytes int64
+	// BytesErr says why the bytes are unknown.
+	BytesErr error
+	// Err is non-nil when the repository failed: nothing in it is deleted.
+	Err error
+
+	rechecked   bool
+	inventory   map[string]stamp    // "<folder>/<name>" -> how it was listed
+	folderFiles map[string][]File   // folder to delete -> its files
+	holders     map[string][]string // checksum -> folders holding it; "" for a holder outside the repository
+}
+
+// stamp is what [Recheck] compares to tell a changed manifest file from one already planned with.
+type stamp struct {
+	sha256                     string
+	created, modified, updated time.Time
+}
+
+func stampOf(f ManifestFile) stamp {
+	return stamp{sha256: f.SHA256, created: f.Created, modified: f.Modified, updated: f.Updated}
+}
+
+func (s stamp) equal(o stamp) bool {
+	return s.sha256 == o.sha256 && s.created.Equal(o.created) && s.modified.Equal(o.modified) && s.updated.Equal(o.updated)
+}
+
+// Deletions returns the folders to be deleted, in image and path order.
+func (p *RepoPlan) Deletions() []Folder {
+	var out []Folder
+	for _, img := range p.Images {
+		for _, f := range img.Folders {
+			if f.Delete {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// Rechecked reports whether [Recheck] confirmed the plan, which [Apply] requires.
+func (p *RepoPlan) Rechecked() bool { return p.rechecked }
+
+// Planner plans the pruning of repositories. It caches parsed documents by digest, so that a run reads each
+// document once however many folders, images and repositories hold it. It is safe for concurrent use.
+type Planner struct {
+	src  Source
+	opts Options
+	keep *keepMatcher
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	parsed map[string]parseResult // sha256 hex -> parse outcome; read errors are not cached
+}
+
+type parseResult struct {
+	doc *document
+	err error // parse error, without path context
+}
+
+// NewPlanner returns a planner reading from src. It rejects invalid options.
+func NewPlanner(src Source, opts Options) (*Planner, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	keep, err := parseKeepProperty(opts.KeepProperty)
+	if err != nil {
+		return nil, fmt.Errorf("invalid options: %w", err)
+	}
+	return &Planner{src: src, opts: opts, keep: keep, log: opts.Logger, parsed: make(map[string]parseResult)}, nil
+}
+
+// Plan inventories repo and decides, for every digest folder, whether it is deleted or kept and why. It never
+// deletes. The error is non-nil only when the whole repository failed (the server time or the inventory could not
+// be read, or ctx was cancelled); it is then also in RepoPlan.Err, and the plan, which holds no deletions, still
+// carries what is known. Failures of single images are in ImagePlan.Err.
+func (p *Planner) Plan(ctx context.Context, repo string) (*RepoPlan, error) {
+	plan := &RepoPlan{Repo: repo, MinAge: p.opts.MinAge}
+	if err := checkSegment(repo); err != nil {
+		return p.failRepo(plan, fmt.Errorf("planning repository %q: %w", repo, err))
+	}
+	now, err := p.src.Now(ctx)
+	if err != nil {
+		return p.failRepo(plan, fmt.Errorf("reading the server time for repository %s: %w", repo, err))
+	}
+	plan.ServerTime = now
+
+	images, err := p.inventory(ctx, plan)
+	if err != nil {
+		return p.failRepo(plan, fmt.Errorf("listing manifests in repository %s: %w", repo, err))
+	}
+	docs := p.readDocuments(ctx, repo, images)
+	if err := ctx.Err(); err != nil {
+		return p.failRepo(plan, fmt.Errorf("planning repository %s: %w", repo, err))
+	}
+	for _, img := range images {
+		plan.Images = append(plan.Images, p.decide(plan, img, docs))
+	}
+	p.skipNesting(plan)
+	p.measure(ctx, plan)
+
+	dels := plan.Deletions()
+	p.log.Info("planned repository", "repo", repo, "images", len(plan.Images), "deletions", len(dels),
+		"bytes_known", plan.BytesKnown, "bytes", plan.Bytes, "freed_bytes", plan.FreedBytes)
+	return plan, nil
+}
+
+func (p *Planner) failRepo(plan *RepoPlan, err error) (*RepoPlan, error) {
+	plan.Err = err
+	plan.Images = nil // a plan that failed holds no decisions, so it can hold no deletion
+	plan.BytesKnown, plan.Bytes, plan.FreedBytes = true, 0, 0
+	p.log.Warn("repository failed, nothing will be deleted in it", "repo", plan.Repo, "error", err)
+	return plan, err
+}
+
+// imageState collects an image's manifest files during the inventory.
+type imageState struct {
+	name    string
+	folders map[string]*folderState // by folder path
+	errs    []error
+}
+
+// folderState is a tag or digest folder and its manifest files.
+type folderState struct {
+	path   string
+	leaf   string // tag name or "sha256:<hex>"
+	digest bool   // a digest folder
+	files  []ManifestFile
+}
+
+// inventory lists and classifies the manifest files of plan.Repo and returns the images, sorted by name, with
+// their folders and files sorted.
+func (p *Planner) inventory(ctx context.Context, plan *RepoPlan) ([]*imageState, error) {
+	repo := plan.Repo
+	plan.inventory = make(map[string]stamp)
+	var files []ManifestFile
+	err := p.src.Manifests(ctx, repo, func(f ManifestFile) error {
+		key := fileKey(f.Path, f.Name)
+		if f.Repo != repo {
+			return fmt.Errorf("got %s from repository %q: %w", key, f.Repo, ErrIncomplete)
+		}
+		if prev, ok := plan.inventory[key]; ok {
+			if prev.sha256 != f.SHA256 {
+				return fmt.Errorf("%s listed twice with different checksums: %w", key, ErrIncomplete)
+			}
+			return nil
+		}
+		plan.inventory[key] = stampOf(f)
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	byName := make(map[string]*imageState)
+	for _, f := range files {
+		key := fileKey(f.Path, f.Name)
+		class, image, leaf, perr := classify(f.Path)
+		switch {
+		case class == classIgnored || (f.Name != ManifestName && f.Name != ListManifestName):
+			plan.Ignored++
+			continue
+		case class == classOutside:
+			plan.Malformed = append(plan.Malformed, key)
+			continue
+		}
+		img := byName[image]
+		if img == nil {
+			img = &imageState{name: image, folders: make(map[string]*folderState)}
+			byName[image] = img
+		}
+		if perr != nil {
+			img.errs = append(img.errs, perr)
+		}
+		if !isSHA256Hex(f.SHA256) {
+			img.errs = append(img.errs, fmt.Errorf("manifest file %s: checksum %q is not 64 lowercase hex digits: %w", key, f.SHA256, ErrInvalidDocument))
+		}
+		if newest(f).IsZero() {
+			img.errs = append(img.errs, fmt.Errorf("manifest file %s: no created, modified or updated time, so its age is unknown: %w", key, ErrIncomplete))
+		}
+		fs := img.folders[f.Path]
+		if fs == nil {
+			fs = &folderState{path: f.Path, leaf: leaf, digest: class == classDigest}
+			img.folders[f.Path] = fs
+		}
+		fs.files = append(fs.files, f)
+	}
+	slices.Sort(plan.Malformed)
+
+	images := slices.SortedFunc(maps.Values(byName), func(a, b *imageState) int { return cmp.Compare(a.name, b.name) })
+	for _, img := range images {
+		for _, fs := range img.folders {
+			slices.SortFunc(fs.files, func(a, b ManifestFile) int { return cmp.Compare(a.Name, b.Name) })
+		}
+	}
+	return images, nil
+}
+
+// sortedFolders returns the image's folders sorted by path.
+func (img *imageState) sortedFolders() []*folderState {
+	return slices.SortedFunc(maps.Values(img.folders), func(a, b *folderState) int { return cmp.Compare(a.path, b.path) })
+}
+
+// newest returns the newest of the file's created, modified and updated times.
+func newest(f ManifestFile) time.Time {
+	t := f.Created
+	for _, u := range []time.Time{f.Modified, f.Updated} {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
+}
+
+// docResult is the outcome of reading and parsing one document, by sha256.
+type docResult struct {
+	doc *document
+	err error // with the path that was read
+}
+
+// readDocuments reads and parses, once per distinct sha256, the documents of the images that have not failed.
+func (p *Planner) readDocuments(ctx context.Context, repo string, images []*imageState) map[string]docResult {
+	var reps []ManifestFile // one file per distinct sha256, the first in image and path order
+	seen := make(map[string]bool)
+	for _, img := range images {
+		if len(img.errs) > 0 {
+			continue
+		}
+		for _, fs := range img.sortedFolders() {
+			for _, f := range fs.files {
+				if !seen[f.SHA256] {
+					seen[f.SHA256] = true
+					reps = append(reps, f)
+				}
+			}
+		}
+	}
+
+	results := make([]docResult, len(reps))
+	var g errgroup.Group
+	g.SetLimit(p.opts.Concurrency)
+	for i, f := range reps {
+		g.Go(func() error {
+			results[i] = p.readDocument(ctx, repo, f)
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines never fail; their errors are in results
+
+	out := make(map[string]docResult, len(reps))
+	for i, f := range reps {
+		out[f.SHA256] = results[i]
+	}
+	return out
+}
+
+// readDocument reads, verifies and parses the document of f, or takes the parse from the cache.
+func (p *Planner) readDocument(ctx context.Context, repo string, f ManifestFile) docResult {
+	where := repo + "/" + fileKey(f.Path, f.Name)
+	p.mu.Lock()
+	cached, ok := p.parsed[f.SHA256]
+	p.mu.Unlock()
+	if ok {
+		if cached.err != nil {
+			return docResult{err: fmt.Errorf("parsing %s: %w", where, cached.err)}
+		}
+		return docResult{doc: cached.doc}
+	}
+
+	if err := ctx.Err(); err != nil {
+		return docResult{err: fmt.Errorf("reading %s: %w", where, err)}
+	}
+	limit := p.opts.MaxDocumentBytes
+	if f.Size > limit {
+		return docResult{err: fmt.Errorf("reading %s: listed size %d exceeds the limit of %d bytes: %w", where, f.Size, limit, ErrTooLarge)}
+	}
+	b, err := p.src.ReadFile(ctx, repo, fileKey(f.Path, f.Name), limit)
+	if err != nil {
+		return docResult{err: fmt.Errorf("reading %s: %w", where, err)}
+	}
+	if int64(len(b)) > limit {
+		return docResult{err: fmt.Errorf("reading %s: %d bytes exceed the limit of %d bytes: %w", where, len(b), limit, ErrTooLarge)}
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
+		return docResult{err: fmt.Errorf("reading %s: content sha256 %s, listed checksum %s: %w", where, got, f.SHA256, ErrDigestMismatch)}
+	}
+	doc, err := parseDocument(b)
+	p.mu.Lock()
+	p.parsed[f.SHA256] = parseResult{doc: doc, err: err}
+	p.mu.Unlock()
+	if err != nil {
+		return docResult{err: fmt.Errorf("parsing %s: %w", where, err)}
+	}
+	p.log.Debug("read document", "path", where, "media_type", doc.mediaType, "children", len(doc.children), "subject", doc.subject)
+	return docResult{doc: doc}
+}
+
+// decide marks the image and returns its decisions.
+func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docResult) ImagePlan {
+	ip := ImagePlan{Name: img.name}
+	folders := img.sortedFolders()
+	errs := img.errs
+	for _, fs := range folders {
+		if !fs.digest {
+			ip.Tags = append(ip.Tags, fs.leaf)
+		}
+		for _, f := range fs.files {
+			if f.Name == ListManifestName {
+				ip.Indexes++
+			} else {
+				ip.Manifests++
+			}
+			if len(img.errs) > 0 {
+				continue // not read
+			}
+			r := docs[f.SHA256]
+			switch {
+			case r.err != nil:
+				errs = append(errs, r.err)
+			case r.doc.checkKind(f.Name) != nil:
+				errs = append(errs, fmt.Errorf("manifest file %s: %w", fileKey(f.Path, f.Name), r.doc.checkKind(f.Name)))
+			}
+		}
+	}
+
+	// The folders' decisions, filled in below.
+	for _, fs := range folders {
+		if !fs.digest {
+			continue
+		}
+		fo := Folder{Path: fs.path, Image: img.name, Digest: digest.Digest(fs.leaf), Age: plan.ServerTime.Sub(newest(fs.files[0]))}
+		for _, f := range fs.files {
+			fo.Age = min(fo.Age, plan.ServerTime.Sub(newest(f)))
+			if r := docs[f.SHA256]; r.doc != nil && fo.MediaType == "" {
+				fo.MediaType = r.doc.mediaType
+			}
+		}
+		ip.Folders = append(ip.Folders, fo)
+	}
+
+	if len(errs) > 0 {
+		err := errs[0]
+		if len(errs) > 1 {
+			err = fmt.Errorf("%w (and %d more problems)", errs[0], len(errs)-1)
+		}
+		p.skip(plan.Repo, &ip, err)
+		return ip
+	}
+
+	g := &graph{id: make(map[digest.Digest]int32)}
+	folderIDs := make([][]int32, len(folders))
+	var tagIDs, protectedIDs, youngIDs []int32
+	for i, fs := range folders {
+		var ids []int32
+		if fs.digest {
+			ids = append(ids, g.node(digest.Digest(fs.leaf)))
+		}
+		young, protected := false, false
+		for _, f := range fs.files {
+			ids = append(ids, g.node(digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)))
+			young = young || plan.ServerTime.Sub(newest(f)) < p.opts.MinAge
+			protected = protected || p.keep.match(f.Properties)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		// All digests of one folder stand or fall together.
+		for j := 1; j < len(ids); j++ {
+			g.fwd[ids[j-1]] = append(g.fwd[ids[j-1]], ids[j])
+			g.fwd[ids[j]] = append(g.fwd[ids[j]], ids[j-1])
+		}
+		folderIDs[i] = ids
+		switch {
+		case !fs.digest:
+			tagIDs = append(tagIDs, ids...)
+		case protected:
+			protectedIDs = append(protectedIDs, ids...)
+		}
+		if young {
+			youngIDs = append(youngIDs, ids...)
+		}
+	}
+
+	missing := make(map[digest.Digest]bool)
+	ref := func(from int32, to digest.Digest, subject bool) {
+		v, ok := g.id[to]
+		if !ok {
+			missing[to] = true
+			return
+		}
+		g.fwd[from] = append(g.fwd[from], v)
+		if subject {
+			g.rev[v] = append(g.rev[v], from)
+		}
+	}
+	done := make(map[string]bool)
+	for _, fs := range folders {
+		for _, f := range fs.files {
+			if done[f.SHA256] {
+				continue
+			}
+			done[f.SHA256] = true
+			doc := docs[f.SHA256].doc
+			u := g.id[digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)]
+			for _, c := range doc.children {
+				ref(u, c, false)
+			}
+			if doc.subject != "" {
+				ref(u, doc.subject, true)
+			}
+		}
+	}
+	ip.MissingRefs = slices.Sorted(maps.Keys(missing))
+
+	// Tags first, with referrers of what tags keep; then protected, then young roots, each closed over index
+	// entries, subjects and referrers. A node keeps the label of the first phase that reaches it.
+	g.spread(g.seed(tagIDs, ReasonTagDigest), ReasonTagged, false)
+	g.spread(g.marked(), ReasonReferrer, true)
+	g.spread(g.seed(protectedIDs, ReasonProtected), ReasonProtected, true)
+	g.spread(g.seed(youngIDs, ReasonYoung), ReasonYoung, true)
+
+	i := 0
+	for k, fs := range folders {
+		if !fs.digest {
+			continue
+		}
+		fo := &ip.Folders[i]
+		i++
+		for _, id := range folderIDs[k] {
+			if r := g.label[id]; r != "" && (fo.Reason == "" || r.rank() < fo.Reason.rank()) {
+				fo.Reason = r
+			}
+		}
+		fo.Delete = fo.Reason == ""
+		p.log.Debug("decided", "repo", plan.Repo, "folder", fo.Path, "delete", fo.Delete, "reason", fo.Reason)
+	}
+	return ip
+}
+
+// skip keeps every digest folder of the image, failing closed.
+func (p *Planner) skip(repo string, ip *ImagePlan, err error) {
+	ip.Err = fmt.Errorf("image %s skipped: %w", ip.Name, err)
+	for i := range ip.Folders {
+		ip.Folders[i].Delete = false
+		ip.Folders[i].Reason = ReasonImageSkipped
+		ip.Folders[i].Err = ip.Err
+	}
+	p.log.Warn("image skipped, nothing will be deleted in it", "repo", repo, "image", ip.Name, "error", ip.Err)
+}
+
+// skipNesting skips every image with a deletion that holds other listed files deeper down: a folder is deleted
+// recursively, so deleting it would take them along. Docker image names cannot contain "sha256:" segments, so
+// this only guards against layouts the planner does not understand.
+func (p *Planner) skipNesting(plan *RepoPlan) {
+	nested := make(map[string]string) // folder -> the first listed file in a subfolder of it
+	for key := range plan.inventory {
+		folder, _, _ := cutLast(key)
+		for dir, _, ok := cutLast(folder); ok; dir, _, ok = cutLast(dir) {
+			if prev, seen := nested[dir]; !seen || key < prev {
+				nested[dir] = key
+			}
+		}
+	}
+	for i := range plan.Images {
+		ip := &plan.Images[i]
+		for _, fo := range ip.Folders {
+			below, ok := nested[fo.Path]
+			if !fo.Delete || !ok {
+				continue
+			}
+			p.skip(plan.Repo, ip, fmt.Errorf("digest folder %s holds %s in a subfolder: %w", fo.Path, below, ErrUnsafePath))
+			break
+		}
+	}
+}
+
+// graph is the reference graph of one image. Nodes are digests; forward edges go from a digest to its index
+// entries, its subject and the other digests of its folder; referrer edges go from a subject to its referrers.
+type graph struct {
+	id    map[digest.Digest]int32
+	fwd   [][]int32
+	rev   [][]int32
+	label []Reason // "" while unmarked
+}
+
+// node returns the node of d, adding it if needed.
+func (g *graph) node(d digest.Digest) int32 {
+	if id, ok := g.id[d]; ok {
+		return id
+	}
+	id := int32(len(g.label))
+	g.id[d] = id
+	g.fwd = append(g.fwd, nil)
+	g.rev = append(g.rev, nil)
+	g.label = append(g.label, "")
+	return id
+}
+
+// seed marks the unmarked nodes of ids with r and returns them.
+func (g *graph) seed(ids []int32, r Reason) []int32 {
+	var out []int32
+	for _, id := range ids {
+		if g.label[id] == "" {
+			g.label[id] = r
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// marked returns the marked nodes.
+func (g *graph) marked() []int32 {
+	var out []int32
+	for id, r := range g.label {
+		if r != "" {
+			out = append(out, int32(id))
+		}
+	}
+	return out
+}
+
+// spread marks with r every unmarked node reachable from queue through forward edges, and through referrer edges
+// too if referrers is true. Each node enters the queue at most once per call, so a call is linear in the size of the
+// graph and cycles end.
+func (g *graph) spread(queue []int32, r Reason, referrers bool) {
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		next := g.fwd[u]
+		if referrers {
+			next = append(slices.Clip(next), g.rev[u]...)
+		}
+		for _, v := range next {
+			if g.label[v] == "" {
+				g.label[v] = r
+				queue = append(queue, v)
+			}
+		}
+	}
+}
+
+// measure fills in the bytes of the folders to delete. A failure leaves the bytes unknown; the plan stands.
+func (p *Planner) measure(ctx context.Context, plan *RepoPlan) {
+	var folders []string
+	want := make(map[string]bool)
+	for _, f := range plan.Deletions() {
+		folders = append(folders, f.Path)
+		want[f.Path] = true
+	}
+	plan.folderFiles = make(map[string][]File)
+	plan.holders = make(map[string][]string)
+	if len(folders) == 0 {
+		plan.BytesKnown = true
+		return
+	}
+	fail := func(err error) {
+		plan.BytesErr = err
+		plan.folderFiles, plan.holders = nil, nil
+		p.log.Warn("bytes unknown", "repo", plan.Repo, "error", err)
+	}
+	err := p.src.FolderFiles(ctx, plan.Repo, folders, func(f File) error {
+		if f.Repo == plan.Repo && want[f.Path] {
+			plan.folderFiles[f.Path] = append(plan.folderFiles[f.Path], f)
+		}
+		return nil
+	})
+	if err != nil {
+		fail(fmt.Errorf("listing the files of %d folders in repository %s: %w", len(folders), plan.Repo, err))
+		return
+	}
+	sums := make(map[string]bool)
+	for _, files := range plan.folderFiles {
+		for _, f := range files {
+			if f.SHA256 != "" {
+				sums[f.SHA256] = true
+			}
+		}
+	}
+	if len(sums) > 0 {
+		err = p.src.ChecksumHolders(ctx, plan.Repo, slices.Sorted(maps.Keys(sums)), func(f File) error {
+			holder := f.Path
+			if f.Repo != plan.Repo {
+				holder = "" // held elsewhere: never freed
+			}
+			plan.holders[f.SHA256] = append(plan.holders[f.SHA256], holder)
+			return nil
+		})
+		if err != nil {
+			fail(fmt.Errorf("finding the holders of %d checksums in repository %s: %w", len(sums), plan.Repo, err))
+			return
+		}
+	}
+	plan.BytesKnown = true
+	plan.updateBytes()
+}
+
+// updateBytes computes the byte figures of the current deletions from the measured files and holders.
+func (p *RepoPlan) updateBytes() {
+	if !p.BytesKnown {
+		return
+	}
+	deleted := make(map[string]bool)
+	sizes := make(map[string]int64)
+	p.Bytes, p.FreedBytes = 0, 0
+	for i := range p.Images {
+		for j := range p.Images[i].Folders {
+			fo := &p.Images[i].Folders[j]
+			fo.Bytes = 0
+			if !fo.Delete {
+				continue
+			}
+			deleted[fo.Path] = true
+			for _, f := range p.folderFiles[fo.Path] {
+				fo.Bytes += f.Size
+				if f.SHA256 != "" {
+					sizes[f.SHA256] = f.Size
+				}
+			}
+			p.Bytes += fo.Bytes
+		}
+	}
+	for sum, size := range sizes {
+		holders := p.holders[sum]
+		if len(holders) > 0 && !slices.ContainsFunc(holders, func(h string) bool { return !deleted[h] }) {
+			p.FreedBytes += size
+		}
+	}
+}

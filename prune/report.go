@@ -1,0 +1,500 @@
+package prune
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// ReportSchemaVersion is the version of the [Report] JSON schema. It changes only when a field changes meaning or
+// disappears; fields may be added.
+const ReportSchemaVersion = 1
+
+// OutcomeWouldDelete is the outcome of every planned deletion in a dry-run report.
+const OutcomeWouldDelete Outcome = "would-delete"
+
+// ReportNote says when deleted space returns; every report carries it.
+const ReportNote = "Deleted folders go to the Trash Can; their space returns only after the Trash Can is emptied " +
+	"and binary garbage collection runs. The freed estimate counts checksums held only by deleted folders of the " +
+	"same repository; other repositories may hold the same binaries."
+
+// Report is the outcome of a run, for JSON (encoding/json) or [Report.WriteText]. Its JSON schema is stable
+// (see [ReportSchemaVersion]): snake_case keys, lists never null, byte figures null when unknown, times in UTC
+// RFC 3339 from the server's clock.
+type Report struct {
+	SchemaVersion int  `json:"schema_version"`
+	DryRun        bool `json:"dry_run"`
+	// Note says when deleted space returns.
+	Note         string       `json:"note"`
+	Totals       Summary      `json:"totals"`
+	Repositories []RepoReport `json:"repositories"`
+}
+
+// Summary holds the counts of one repository, or of all of them in Report.Totals.
+type Summary struct {
+	Repositories       int `json:"repositories"`
+	FailedRepositories int `json:"failed_repositories"`
+	Images             int `json:"images"`
+	// FailedImages counts the images skipped because they could not be evaluated.
+	FailedImages int `json:"failed_images"`
+	// ChangedImages counts the images whose deletions [Recheck] withdrew.
+	ChangedImages int `json:"changed_images"`
+	Tags          int `json:"tags"`
+	// Indexes and Manifests count list.manifest.json and manifest.json files, in tag and digest folders.
+	Indexes       int        `json:"indexes"`
+	Manifests     int        `json:"manifests"`
+	DigestFolders int        `json:"digest_folders"`
+	Kept          KeptCounts `json:"kept"`
+	// Deletions counts the planned deletions (after [Recheck]).
+	Deletions         int `json:"deletions"`
+	MissingReferences int `json:"missing_references"`
+	MalformedFiles    int `json:"malformed_files"`
+	IgnoredFiles      int `json:"ignored_files"`
+	// Bytes is the size of the files in the planned deletions; null when unknown.
+	Bytes *int64 `json:"bytes"`
+	// FreedBytesEstimate is the storage freed once the Trash Can is emptied and garbage collection runs; null when
+	// unknown.
+	FreedBytesEstimate *int64        `json:"freed_bytes_estimate"`
+	Outcomes           OutcomeCounts `json:"outcomes"`
+}
+
+// KeptCounts counts kept digest folders by [Reason].
+type KeptCounts struct {
+	Total            int `json:"total"`
+	ImageSkipped     int `json:"image_skipped"`
+	TagDigest        int `json:"tag_digest"`
+	Tagged           int `json:"tagged"`
+	Referrer         int `json:"referrer"`
+	Protected        int `json:"protected"`
+	Young            int `json:"young"`
+	ChangedDuringRun int `json:"changed_during_run"`
+}
+
+// OutcomeCounts counts planned deletions by [Outcome].
+type OutcomeCounts struct {
+	WouldDelete  int `json:"would_delete"`
+	Deleted      int `json:"deleted"`
+	AlreadyGone  int `json:"already_gone"`
+	Forbidden    int `json:"forbidden"`
+	Failed       int `json:"failed"`
+	NotAttempted int `json:"not_attempted"`
+}
+
+// RepoReport is the report of one repository.
+type RepoReport struct {
+	Repo string `json:"repo"`
+	// ServerTime is the server's time when planning started; empty if it could not be read.
+	ServerTime    string `json:"server_time"`
+	MinAgeSeconds int64  `json:"min_age_seconds"`
+	// Error says why the repository failed (nothing deleted in it).
+	Error string `json:"error,omitempty"`
+	// ApplyError says why some deletions were not attempted.
+	ApplyError string `json:"apply_error,omitempty"`
+	// BytesError says why the byte figures are unknown.
+	BytesError string  `json:"bytes_error,omitempty"`
+	Summary    Summary `json:"summary"`
+	// Images lists every image, sorted.
+	Images []ImageReport `json:"images"`
+	// Deletions lists the planned deletions with their outcomes.
+	Deletions []DeletionReport `json:"deletions"`
+	// Kept lists the kept digest folders with their reasons.
+	Kept []KeptReport `json:"kept"`
+	// MalformedFiles lists manifest files outside any image ("<folder>/<name>").
+	MalformedFiles []string `json:"malformed_files"`
+}
+
+// ImageReport is the report of one image.
+type ImageReport struct {
+	Image         string   `json:"image"`
+	Tags          []string `json:"tags"`
+	Indexes       int      `json:"indexes"`
+	Manifests     int      `json:"manifests"`
+	DigestFolders int      `json:"digest_folders"`
+	Deletions     int      `json:"deletions"`
+	// Error says why the image was skipped.
+	Error string `json:"error,omitempty"`
+	// ChangedFiles lists the manifest files found new or changed by [Recheck].
+	ChangedFiles      []string `json:"changed_files"`
+	MissingReferences []string `json:"missing_references"`
+}
+
+// DeletionReport is one planned deletion.
+type DeletionReport struct {
+	Image      string `json:"image"`
+	Path       string `json:"path"`
+	Digest     string `json:"digest"`
+	MediaType  string `json:"media_type"`
+	AgeSeconds int64  `json:"age_seconds"`
+	Age        string `json:"age"`
+	// Bytes is the size of the files in the folder; null when unknown.
+	Bytes   *int64 `json:"bytes"`
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+}
+
+// KeptReport is one kept digest folder.
+type KeptReport struct {
+	Image      string `json:"image"`
+	Path       string `json:"path"`
+	Digest     string `json:"digest"`
+	Reason     string `json:"reason"`
+	AgeSeconds int64  `json:"age_seconds"`
+	Error      string `json:"error,omitempty"`
+}
+
+// NewReport builds the report of a run from its plans, in their order, and the results of [Apply] (matched by
+// repository; nil when dryRun). Without a result, a planned deletion is [OutcomeWouldDelete] in a dry run and
+// [OutcomeNotAttempted] otherwise.
+func NewReport(dryRun bool, plans []*RepoPlan, results []*ApplyResult) *Report {
+	r := &Report{SchemaVersion: ReportSchemaVersion, DryRun: dryRun, Note: ReportNote, Repositories: []RepoReport{}}
+	byRepo := make(map[string]*ApplyResult)
+	for _, res := range results {
+		if res != nil {
+			byRepo[res.Repo] = res
+		}
+	}
+	totalBytes, totalFreed := int64(0), int64(0)
+	bytesKnown := true
+	for _, plan := range plans {
+		rr := newRepoReport(dryRun, plan, byRepo[plan.Repo])
+		r.Repositories = append(r.Repositories, rr)
+		r.Totals.add(rr.Summary)
+		if rr.Summary.Bytes == nil {
+			bytesKnown = false
+		} else {
+			totalBytes += *rr.Summary.Bytes
+			totalFreed += *rr.Summary.FreedBytesEstimate
+		}
+	}
+	if bytesKnown {
+		r.Totals.Bytes, r.Totals.FreedBytesEstimate = &totalBytes, &totalFreed
+	}
+	return r
+}
+
+func newRepoReport(dryRun bool, plan *RepoPlan, res *ApplyResult) RepoReport {
+	rr := RepoReport{
+		Repo:           plan.Repo,
+		MinAgeSeconds:  int64(plan.MinAge / time.Second),
+		Images:         []ImageReport{},
+		Deletions:      []DeletionReport{},
+		Kept:           []KeptReport{},
+		MalformedFiles: append([]string{}, plan.Malformed...),
+	}
+	if !plan.ServerTime.IsZero() {
+		rr.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
+	}
+	s := &rr.Summary
+	s.Repositories = 1
+	if plan.Err != nil {
+		rr.Error = plan.Err.Error()
+		s.FailedRepositories = 1
+	}
+	outcomes := make(map[string]Deletion)
+	if res != nil {
+		for _, d := range res.Deletions {
+			outcomes[d.Path] = d
+		}
+		if res.Err != nil {
+			rr.ApplyError = res.Err.Error()
+		}
+	}
+	s.MalformedFiles = len(plan.Malformed)
+	s.IgnoredFiles = plan.Ignored
+
+	for _, img := range plan.Images {
+		ir := ImageReport{
+			Image:             img.Name,
+			Tags:              append([]string{}, img.Tags...),
+			Indexes:           img.Indexes,
+			Manifests:         img.Manifests,
+			DigestFolders:     len(img.Folders),
+			ChangedFiles:      append([]string{}, img.Changed...),
+			MissingReferences: []string{},
+		}
+		for _, d := range img.MissingRefs {
+			ir.MissingReferences = append(ir.MissingReferences, string(d))
+		}
+		if img.Err != nil {
+			ir.Error = img.Err.Error()
+			s.FailedImages++
+		}
+		if len(img.Changed) > 0 {
+			s.ChangedImages++
+		}
+		s.Images++
+		s.Tags += len(img.Tags)
+		s.Indexes += img.Indexes
+		s.Manifests += img.Manifests
+		s.DigestFolders += len(img.Folders)
+		s.MissingReferences += len(img.MissingRefs)
+
+		for _, fo := range img.Folders {
+			if !fo.Delete {
+				kr := KeptReport{Image: fo.Image, Path: fo.Path, Digest: string(fo.Digest), Reason: string(fo.Reason), AgeSeconds: seconds(fo.Age)}
+				if fo.Err != nil {
+					kr.Error = fo.Err.Error()
+				}
+				rr.Kept = append(rr.Kept, kr)
+				s.Kept.add(fo.Reason)
+				continue
+			}
+			ir.Deletions++
+			s.Deletions++
+			dr := DeletionReport{
+				Image: fo.Image, Path: fo.Path, Digest: string(fo.Digest), MediaType: fo.MediaType,
+				AgeSeconds: seconds(fo.Age), Age: HumanDuration(fo.Age),
+			}
+			if plan.BytesKnown {
+				b := fo.Bytes
+				dr.Bytes = &b
+			}
+			switch d, ok := outcomes[fo.Path]; {
+			case ok:
+				dr.Outcome = string(d.Outcome)
+				if d.Err != nil {
+					dr.Error = d.Err.Error()
+				}
+			case dryRun:
+				dr.Outcome = string(OutcomeWouldDelete)
+			default:
+				dr.Outcome = string(OutcomeNotAttempted)
+			}
+			s.Outcomes.add(Outcome(dr.Outcome))
+			rr.Deletions = append(rr.Deletions, dr)
+		}
+		rr.Images = append(rr.Images, ir)
+	}
+	if plan.BytesKnown {
+		b, f := plan.Bytes, plan.FreedBytes
+		s.Bytes, s.FreedBytesEstimate = &b, &f
+	} else if plan.BytesErr != nil {
+		rr.BytesError = plan.BytesErr.Error()
+	}
+	return rr
+}
+
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+func (k *KeptCounts) add(r Reason) {
+	k.Total++
+	switch r {
+	case ReasonImageSkipped:
+		k.ImageSkipped++
+	case ReasonTagDigest:
+		k.TagDigest++
+	case ReasonTagged:
+		k.Tagged++
+	case ReasonReferrer:
+		k.Referrer++
+	case ReasonProtected:
+		k.Protected++
+	case ReasonYoung:
+		k.Young++
+	case ReasonChanged:
+		k.ChangedDuringRun++
+	}
+}
+
+func (o *OutcomeCounts) add(out Outcome) {
+	switch out {
+	case OutcomeWouldDelete:
+		o.WouldDelete++
+	case OutcomeDeleted:
+		o.Deleted++
+	case OutcomeAlreadyGone:
+		o.AlreadyGone++
+	case OutcomeForbidden:
+		o.Forbidden++
+	case OutcomeFailed:
+		o.Failed++
+	case OutcomeNotAttempted:
+		o.NotAttempted++
+	}
+}
+
+// add adds the counts of o to s, leaving the byte figures alone.
+func (s *Summary) add(o Summary) {
+	s.Repositories += o.Repositories
+	s.FailedRepositories += o.FailedRepositories
+	s.Images += o.Images
+	s.FailedImages += o.FailedImages
+	s.ChangedImages += o.ChangedImages
+	s.Tags += o.Tags
+	s.Indexes += o.Indexes
+	s.Manifests += o.Manifests
+	s.DigestFolders += o.DigestFolders
+	s.Deletions += o.Deletions
+	s.MissingReferences += o.MissingReferences
+	s.MalformedFiles += o.MalformedFiles
+	s.IgnoredFiles += o.IgnoredFiles
+	k, ok := &s.Kept, o.Kept
+	k.Total += ok.Total
+	k.ImageSkipped += ok.ImageSkipped
+	k.TagDigest += ok.TagDigest
+	k.Tagged += ok.Tagged
+	k.Referrer += ok.Referrer
+	k.Protected += ok.Protected
+	k.Young += ok.Young
+	k.ChangedDuringRun += ok.ChangedDuringRun
+	c, oc := &s.Outcomes, o.Outcomes
+	c.WouldDelete += oc.WouldDelete
+	c.Deleted += oc.Deleted
+	c.AlreadyGone += oc.AlreadyGone
+	c.Forbidden += oc.Forbidden
+	c.Failed += oc.Failed
+	c.NotAttempted += oc.NotAttempted
+}
+
+// dryRunBanner frames a dry-run text report.
+const dryRunBanner = "*** DRY RUN: nothing was deleted ***"
+
+// WriteText writes the report for people: compact, one line per deletion, errors in full. A dry run is framed by
+// a banner at the top and the bottom.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := &textWriter{w: w}
+	if r.DryRun {
+		tw.printf("%s\n", dryRunBanner)
+	}
+	for _, rr := range r.Repositories {
+		tw.repo(r.DryRun, rr)
+	}
+	t := r.Totals
+	tw.printf("total: %d repositories (%d failed), %d images (%d skipped, %d changed), %d digest folders, kept %d, %s\n",
+		t.Repositories, t.FailedRepositories, t.Images, t.FailedImages, t.ChangedImages, t.DigestFolders, t.Kept.Total,
+		deletionSummary(r.DryRun, t))
+	tw.printf("note: %s\n", r.Note)
+	if r.DryRun {
+		tw.printf("%s\n", dryRunBanner)
+	}
+	return tw.err
+}
+
+// textWriter keeps the first write error.
+type textWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (tw *textWriter) printf(format string, args ...any) {
+	if tw.err == nil {
+		_, tw.err = fmt.Fprintf(tw.w, format, args...)
+	}
+}
+
+func (tw *textWriter) repo(dryRun bool, rr RepoReport) {
+	s := rr.Summary
+	tw.printf("repository %s (server time %s, min age %s)\n", rr.Repo, orDash(rr.ServerTime), HumanDuration(time.Duration(rr.MinAgeSeconds)*time.Second))
+	if rr.Error != "" {
+		tw.printf("  FAILED, nothing deleted: %s\n", indent(rr.Error))
+	}
+	tw.printf("  %d images, %d tags, %d indexes, %d manifests, %d digest folders\n", s.Images, s.Tags, s.Indexes, s.Manifests, s.DigestFolders)
+	k := s.Kept
+	var kept []string
+	for _, c := range []struct {
+		r Reason
+		n int
+	}{
+		{ReasonImageSkipped, k.ImageSkipped}, {ReasonTagDigest, k.TagDigest}, {ReasonTagged, k.Tagged},
+		{ReasonReferrer, k.Referrer}, {ReasonProtected, k.Protected}, {ReasonYoung, k.Young}, {ReasonChanged, k.ChangedDuringRun},
+	} {
+		if c.n > 0 {
+			kept = append(kept, fmt.Sprintf("%s %d", c.r, c.n))
+		}
+	}
+	tw.printf("  kept %d", k.Total)
+	if len(kept) > 0 {
+		tw.printf(" (%s)", strings.Join(kept, ", "))
+	}
+	tw.printf("; %s\n", deletionSummary(dryRun, s))
+	for _, d := range rr.Deletions {
+		size := "size unknown"
+		if d.Bytes != nil {
+			size = HumanBytes(*d.Bytes)
+		}
+		tw.printf("    %-13s %s  %s  age %s  %s\n", d.Outcome, d.Path, orDash(d.MediaType), d.Age, size)
+		if d.Error != "" {
+			tw.printf("      %s\n", indent(d.Error))
+		}
+	}
+	for _, img := range rr.Images {
+		if img.Error != "" {
+			tw.printf("  %s\n", indent(img.Error))
+		}
+		if len(img.ChangedFiles) > 0 {
+			tw.printf("  image %s changed during the run, its deletions withdrawn: %s\n", img.Image, strings.Join(img.ChangedFiles, ", "))
+		}
+	}
+	if s.MissingReferences > 0 {
+		tw.printf("  missing references: %d (digests referenced within an image that has no folder for them; not an error)\n", s.MissingReferences)
+	}
+	for _, m := range rr.MalformedFiles {
+		tw.printf("  malformed: %s is outside any image, ignored\n", m)
+	}
+	if rr.BytesError != "" {
+		tw.printf("  sizes unknown: %s\n", indent(rr.BytesError))
+	}
+	if rr.ApplyError != "" && rr.Error == "" { // a failed repository's apply error only repeats it
+		tw.printf("  %s\n", indent(rr.ApplyError))
+	}
+}
+
+// deletionSummary says how many folders were (or would be) deleted, their size and the outcomes.
+func deletionSummary(dryRun bool, s Summary) string {
+	size := "size unknown"
+	if s.Bytes != nil {
+		size = fmt.Sprintf("%s, estimated freed %s", HumanBytes(*s.Bytes), HumanBytes(*s.FreedBytesEstimate))
+	}
+	if dryRun {
+		return fmt.Sprintf("would delete %d folders (%s)", s.Deletions, size)
+	}
+	o := s.Outcomes
+	return fmt.Sprintf("planned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
+		s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// indent keeps the lines of a multi-line message under the line that starts it.
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
+
+// HumanDuration formats d compactly with its two largest units: "3d4h", "5h12m", "42m", "30s".
+func HumanDuration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	d = d.Truncate(time.Second)
+	day := 24 * time.Hour
+	switch {
+	case d >= day:
+		return fmt.Sprintf("%s%dd%dh", sign, d/day, (d%day)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%s%dh%dm", sign, d/time.Hour, (d%time.Hour)/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%s%dm", sign, d/time.Minute)
+	}
+	return fmt.Sprintf("%s%ds", sign, d/time.Second)
+}
+
+// HumanBytes formats n in binary units: "512 B", "1.5 KiB", "12.0 MiB".
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit && n > -unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f := float64(n)
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		f /= unit
+		if f < unit && f > -unit {
+			return fmt.Sprintf("%.1f %s", f, u)
+		}
+	}
+	return fmt.Sprintf("%.1f PiB", f/unit)
+}
