@@ -1,0 +1,168 @@
+package artifactorytest
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serveAdmin implements the emulator's own endpoints under /_emulator/, for tests, benchmarks and scripts:
+//
+//	POST /_emulator/clock?advance=48h     moves the clock forward (also ?set=RFC3339)
+//	POST /_emulator/faults?latency=10ms&rate=0.2&classes=aql,download,delete,docker[&kinds=500,503,429,reset,cut]
+//	POST /_emulator/referrers?enabled=false
+//	GET  /_emulator/stats                 {"requests":{"aql":N,...},"total":N}
+//	POST /_emulator/stats/reset
+//	GET  /_emulator/snapshot              the whole state in the fixture format
+//
+// They need the admin token (as Bearer, or as the password of user admin). They are never delayed or faulted.
+func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !e.isAdminRequest(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="artprune emulator"`)
+		writeErrors(w, http.StatusUnauthorized, "The emulator's admin endpoints need the admin token.")
+		return
+	}
+	q := r.URL.Query()
+	route := strings.TrimPrefix(r.URL.Path, "/_emulator/")
+	switch {
+	case route == "clock" && r.Method == http.MethodPost:
+		if s := q.Get("advance"); s != "" {
+			d, err := parseAdvance(s)
+			if err != nil || d < 0 {
+				writeErrors(w, http.StatusBadRequest, "advance: want a positive Go duration or days such as 48h or 7d")
+				return
+			}
+			e.clock.Advance(d)
+		}
+		if s := q.Get("set"); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				writeErrors(w, http.StatusBadRequest, "set: want an RFC 3339 time")
+				return
+			}
+			e.clock.Set(t)
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"now": e.formatTime(e.clock.Now())})
+	case route == "clock" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]string{"now": e.formatTime(e.clock.Now())})
+	case route == "faults" && r.Method == http.MethodPost:
+		fc, err := parseFaultQuery(q, e.faults.config())
+		if err != nil {
+			writeErrors(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		e.faults.set(fc)
+		w.WriteHeader(http.StatusNoContent)
+	case route == "referrers" && r.Method == http.MethodPost:
+		on, err := strconv.ParseBool(q.Get("enabled"))
+		if err != nil {
+			writeErrors(w, http.StatusBadRequest, "enabled: want true or false")
+			return
+		}
+		e.docker.setReferrers(on)
+		w.WriteHeader(http.StatusNoContent)
+	case route == "stats" && r.Method == http.MethodGet:
+		counts, total := e.stats.Snapshot()
+		writeJSON(w, http.StatusOK, map[string]any{"requests": counts, "total": total})
+	case route == "stats/reset" && r.Method == http.MethodPost:
+		e.stats.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	case route == "snapshot" && r.Method == http.MethodGet:
+		f := Snapshot(e.store, e.clock)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_ = f.Write(w)
+	default:
+		writeErrors(w, http.StatusNotFound, "Unknown emulator endpoint "+r.Method+" "+r.URL.Path)
+	}
+}
+
+func (e *Emulator) isAdminRequest(r *http.Request) bool {
+	tok := ""
+	if user, pass, ok := r.BasicAuth(); ok && user == "admin" {
+		tok = pass
+	} else if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		tok = strings.TrimSpace(t)
+	}
+	return tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(e.adminTok)) == 1
+}
+
+// parseAdvance parses a Go duration or a whole number of days ("7d").
+func parseAdvance(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func parseFaultQuery(q map[string][]string, cur FaultConfig) (FaultConfig, error) {
+	get := func(k string) (string, bool) {
+		v, ok := q[k]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	fc := cur
+	if s, ok := get("latency"); ok {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fc, errBadParam("latency", "a non-negative Go duration such as 10ms")
+		}
+		fc.Latency = d
+	}
+	if s, ok := get("rate"); ok {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fc, errBadParam("rate", "a number from 0 to 1")
+		}
+		fc.Rate = f
+	}
+	if s, ok := get("classes"); ok {
+		cs, err := ParseClasses(s)
+		if err != nil {
+			return fc, err
+		}
+		fc.Classes = cs
+	} else if _, ok := get("rate"); ok {
+		fc.Classes = nil // classes default to all when a new rate is set without them
+	}
+	if s, ok := get("kinds"); ok {
+		ks, err := ParseFaults(s)
+		if err != nil {
+			return fc, err
+		}
+		fc.Kinds = ks
+	}
+	return fc, nil
+}
+
+// ParseFaults parses a comma list of fault kinds (500, 503, 429, reset, cut); empty means all.
+func ParseFaults(s string) ([]Fault, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []Fault
+	for k := range strings.SplitSeq(s, ",") {
+		f := Fault(strings.TrimSpace(k))
+		switch f {
+		case Fault500, Fault503, Fault429, FaultReset, FaultCut:
+			out = append(out, f)
+		default:
+			return nil, errBadParam("kinds", "a comma list of 500, 503, 429, reset, cut")
+		}
+	}
+	return out, nil
+}
+
+type paramError struct{ name, want string }
+
+func (p paramError) Error() string { return p.name + ": want " + p.want }
+
+func errBadParam(name, want string) error { return paramError{name, want} }

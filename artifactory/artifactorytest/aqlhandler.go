@@ -1,0 +1,80 @@
+package artifactorytest
+
+import (
+	"errors"
+	"io"
+	"iter"
+	"net/http"
+	"slices"
+
+	"github.com/artprune/artprune/artifactory/artifactorytest/aql"
+)
+
+// maxAQLBody bounds the body read; queries over aql's 6,000-character limit are refused by the parser with a 400.
+const maxAQLBody = 1 << 20
+
+func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
+	if r.Method != http.MethodPost {
+		writeErrors(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxAQLBody))
+	if err != nil {
+		writeText(w, http.StatusBadRequest, "Failed to read the query: "+err.Error())
+		return
+	}
+	q, err := aql.Parse(string(body))
+	if err != nil {
+		var aerr *aql.Error
+		if errors.As(err, &aerr) {
+			writeText(w, aerr.Status, aerr.Message)
+			return
+		}
+		writeText(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !u.isAdmin() && !includesAll(q.Fields(), "repo", "path", "name") {
+		writeText(w, http.StatusBadRequest, "For permissions reasons AQL demands the following fields: repo, path and name.")
+		return
+	}
+	now := e.clock.Now()
+	var res aql.Result
+	e.store.Scan(func(items iter.Seq[*Item]) {
+		res = q.Execute(itemRows(items), now, e.cfg.aqlMaxResults)
+	})
+	if !u.isAdmin() && len(u.Repos) > 0 {
+		// Artifactory filters by permission after applying the limit: a page can come back short.
+		kept := res.Rows[:0]
+		for _, row := range res.Rows {
+			if u.seesRepo(row.(*Item).Repo) {
+				kept = append(kept, row)
+			}
+		}
+		res.Rows = kept
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = q.WriteJSON(w, res, e.clock.Location())
+}
+
+func itemRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {
+	return func(yield func(aql.Row) bool) {
+		for it := range items {
+			if !yield(it) {
+				return
+			}
+		}
+	}
+}
+
+func includesAll(fields []string, want ...string) bool {
+	for _, w := range want {
+		if !slices.Contains(fields, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Items are AQL rows; implementing aql.TypedRow spares a scan of millions of items one allocation per field read.
+var _ aql.TypedRow = (*Item)(nil)
