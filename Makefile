@@ -1,0 +1,35 @@
+# artprune: build, test and demo. Everything runs on a fresh machine with only Go installed; `make e2e` also needs
+# the real clients that .ci/run installs (skopeo, parallel, jq, crane, regctl).
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: all build test race vet fmt demo clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/artprune ./cmd/artprune
+	$(GO) build -trimpath -o $(BIN)/fakeartifactory ./cmd/fakeartifactory
+
+## test: unit, emulator, conformance and CLI integration tests (a few minutes on 2 cores)
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+## race: the tests under the race detector
+race:
+	$(GO) test -race -count=1 ./...
+
+fmt:
+	gofmt -l -w .
+
+## demo: artprune's main job against the embedded emulator, on the seed story's scenario: dry run, then --delete
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,290 @@
+package artifactory
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/artprune/artprune/prune"
+)
+
+// Compile-time checks that Client implements prune's ports.
+var (
+	_ prune.Source  = (*Client)(nil)
+	_ prune.Deleter = (*Client)(nil)
+)
+
+// send performs one request through jfrog-client-go's HTTP client, with the body left open for the caller.
+func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (*http.Response, error) {
+	sm, err := c.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	details := c.httpDetails(sm)
+	resp, _, _, err := sm.Client().Send(method, rawURL, body, true, false, &details, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// Now returns the server's clock, read from the Date header of a ping.
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	resp, err := c.send(ctx, http.MethodGet, c.base+"api/system/ping", nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ping %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return time.Time{}, apiError("ping", c.base+"api/system/ping", resp)
+	}
+	t, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ping %s: the answer has no valid Date header to read the server's clock from", c.base)
+	}
+	return t, nil
+}
+
+// RepoInfo is what artprune needs of a repository's configuration.
+type RepoInfo struct {
+	Key         string `json:"key"`
+	Class       string `json:"rclass"`      // local, remote, virtual, federated
+	PackageType string `json:"packageType"` // docker, generic, ...
+}
+
+// Repository returns the configuration of repository key.
+func (c *Client) Repository(ctx context.Context, key string) (RepoInfo, error) {
+	resp, err := c.send(ctx, http.MethodGet, c.base+"api/repositories/"+url.PathEscape(key), nil)
+	if err != nil {
+		return RepoInfo{}, fmt.Errorf("read repository %s: %w", key, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusBadRequest, http.StatusNotFound:
+		return RepoInfo{}, fmt.Errorf("repository %q does not exist or is not visible to this user: %w", key, prune.ErrNotFound)
+	default:
+		return RepoInfo{}, apiError("read repository", key, resp)
+	}
+	var info RepoInfo
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
+		return RepoInfo{}, fmt.Errorf("read repository %s: %w", key, err)
+	}
+	return info, nil
+}
+
+// CheckDockerLocal returns an error wrapping ErrNotDockerLocal unless key is a local Docker repository.
+func (c *Client) CheckDockerLocal(ctx context.Context, key string) error {
+	info, err := c.Repository(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(info.Class, "local") || !strings.EqualFold(info.PackageType, "docker") {
+		return fmt.Errorf("repository %s is a %s %s repository: %w; artprune prunes only local Docker repositories "+
+			"(remote caches and virtual repositories hold no dangling manifests of their own)", key, info.Class, info.PackageType, ErrNotDockerLocal)
+	}
+	return nil
+}
+
+// manifestCriteria selects every manifest file of a repository.
+func manifestCriteria(repo string) string {
+	return fmt.Sprintf(`{"repo":%s,"type":"file","$or":[{"name":"manifest.json"},{"name":"list.manifest.json"}]}`, jsonString(repo))
+}
+
+// Manifests implements prune.Source.
+func (c *Client) Manifests(ctx context.Context, repo string, fn func(prune.ManifestFile) error) error {
+	return c.searchManifests(ctx, repo, manifestCriteria(repo), fn)
+}
+
+// ManifestsChangedSince implements prune.Source.
+func (c *Client) ManifestsChangedSince(ctx context.Context, repo string, since time.Time, fn func(prune.ManifestFile) error) error {
+	ts := jsonString(since.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	criteria := fmt.Sprintf(`{"$and":[%s,{"$or":[{"created":{"$gt":%s}},{"modified":{"$gt":%s}},{"updated":{"$gt":%s}}]}]}`,
+		manifestCriteria(repo), ts, ts, ts)
+	return c.searchManifests(ctx, repo, criteria, fn)
+}
+
+func (c *Client) searchManifests(ctx context.Context, repo, criteria string, fn func(prune.ManifestFile) error) error {
+	return c.Search(ctx, Query{Criteria: criteria, ConfirmEnd: true}, func(r Row) error {
+		mf, err := r.manifestFile()
+		if err != nil {
+			return fmt.Errorf("%s/%s/%s: %w: %w", repo, r.Path, r.Name, err, prune.ErrIncomplete)
+		}
+		return fn(mf)
+	})
+}
+
+func (r Row) manifestFile() (prune.ManifestFile, error) {
+	mf := prune.ManifestFile{Repo: r.Repo, Path: r.Path, Name: r.Name, Size: r.Size, SHA256: r.SHA256}
+	var err error
+	for _, f := range []struct {
+		dst *time.Time
+		src string
+	}{{&mf.Created, r.Created}, {&mf.Modified, r.Modified}, {&mf.Updated, r.Updated}} {
+		if *f.dst, err = ParseTime(f.src); err != nil {
+			return mf, err
+		}
+	}
+	return mf, nil
+}
+
+// fileURL returns the download URL of repo/path, escaping each segment.
+func (c *Client) fileURL(repo, path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return c.base + url.PathEscape(repo) + "/" + strings.Join(segs, "/")
+}
+
+// ReadFile implements prune.Source. It verifies nothing about the content: the planner checks the digest.
+func (c *Client) ReadFile(ctx context.Context, repo, path string, limit int64) ([]byte, error) {
+	var lastErr error
+	for attempt := 1; attempt <= c.backoff.Attempts; attempt++ {
+		data, retry, err := c.readOnce(ctx, repo, path, limit)
+		if err == nil {
+			return data, nil
+		}
+		if !retry || ctx.Err() != nil {
+			return nil, err
+		}
+		lastErr = err
+		if err := sleep(ctx, c.backoff.wait(attempt, 0)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+func (c *Client) readOnce(ctx context.Context, repo, path string, limit int64) (data []byte, retry bool, err error) {
+	resp, err := c.send(ctx, http.MethodGet, c.fileURL(repo, path), nil)
+	if err != nil {
+		return nil, retryableError(err), fmt.Errorf("read %s/%s: %w", repo, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, false, apiError("read", repo+"/"+path, resp)
+	}
+	if resp.ContentLength > limit {
+		return nil, false, fmt.Errorf("read %s/%s: %d bytes: %w (limit %d)", repo, path, resp.ContentLength, prune.ErrTooLarge, limit)
+	}
+	data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, true, fmt.Errorf("read %s/%s: %w", repo, path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, false, fmt.Errorf("read %s/%s: %w (limit %d bytes)", repo, path, prune.ErrTooLarge, limit)
+	}
+	if resp.ContentLength >= 0 && int64(len(data)) != resp.ContentLength {
+		return nil, true, fmt.Errorf("read %s/%s: got %d of %d bytes", repo, path, len(data), resp.ContentLength)
+	}
+	if want := resp.Header.Get("X-Checksum-Sha256"); want != "" {
+		sum := sha256.Sum256(data)
+		if !strings.EqualFold(fmt.Sprintf("%x", sum), want) {
+			return nil, true, fmt.Errorf("read %s/%s: content does not match its X-Checksum-Sha256", repo, path)
+		}
+	}
+	return data, false, nil
+}
+
+// DeleteFolder implements prune.Deleter: DELETE <repo>/<folder>/, which deletes the folder recursively.
+func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
+	resp, err := c.send(ctx, http.MethodDelete, c.fileURL(repo, folder)+"/", nil)
+	if err != nil {
+		return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	return apiError("delete", repo+"/"+folder, resp)
+}
+
+// FolderFiles implements prune.Source: it lists the files of many folders in few queries, grouping folders by
+// image (one $match on "<image>/sha256:*" per image) within AQL's query length limit, and keeps only the files of
+// the folders asked for.
+func (c *Client) FolderFiles(ctx context.Context, repo string, folders []string, fn func(prune.File) error) error {
+	want := make(map[string]bool, len(folders))
+	var clauses []string
+	seen := map[string]bool{}
+	for _, f := range folders {
+		want[f] = true
+		i := strings.LastIndexByte(f, '/')
+		clause := ""
+		if i > 0 && !strings.ContainsAny(f[:i], "*?") {
+			clause = fmt.Sprintf(`{"path":{"$match":%s}}`, jsonString(f[:i]+"/sha256:*"))
+		} else {
+			clause = fmt.Sprintf(`{"path":%s}`, jsonString(f))
+		}
+		if !seen[clause] {
+			seen[clause] = true
+			clauses = append(clauses, clause)
+		}
+	}
+	return c.searchBatched(ctx, repo, clauses, func(r Row) error {
+		if !want[r.Path] {
+			return nil
+		}
+		return fn(prune.File{Repo: r.Repo, Path: r.Path, Name: r.Name, Size: r.Size, SHA256: r.SHA256})
+	})
+}
+
+// ChecksumHolders implements prune.Source. For a few checksums it asks for them by value; for many it lists the
+// repository's files once, which costs fewer requests than thousands of small queries.
+func (c *Client) ChecksumHolders(ctx context.Context, repo string, sums []string, fn func(prune.File) error) error {
+	const byValueLimit = 2000
+	emit := func(r Row) error {
+		return fn(prune.File{Repo: r.Repo, Path: r.Path, Name: r.Name, Size: r.Size, SHA256: r.SHA256})
+	}
+	if len(sums) > byValueLimit {
+		want := make(map[string]bool, len(sums))
+		for _, s := range sums {
+			want[s] = true
+		}
+		return c.Search(ctx, Query{Criteria: fmt.Sprintf(`{"repo":%s,"type":"file"}`, jsonString(repo))}, func(r Row) error {
+			if !want[r.SHA256] {
+				return nil
+			}
+			return emit(r)
+		})
+	}
+	clauses := make([]string, len(sums))
+	for i, s := range sums {
+		clauses[i] = fmt.Sprintf(`{"sha256":%s}`, jsonString(s))
+	}
+	return c.searchBatched(ctx, repo, clauses, emit)
+}
+
+// searchBatched runs {"repo":R,"type":"file","$or":[clauses...]} in as few queries as AQL's length limit allows.
+func (c *Client) searchBatched(ctx context.Context, repo string, clauses []string, fn func(Row) error) error {
+	const overhead = 700 // the query text around the clauses, keyset paging included
+	head := fmt.Sprintf(`{"repo":%s,"type":"file","$or":[`, jsonString(repo))
+	var batch []string
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		q := Query{Criteria: head + strings.Join(batch, ",") + "]}"}
+		batch, size = batch[:0], 0
+		return c.Search(ctx, q, fn)
+	}
+	for _, cl := range clauses {
+		if size+len(cl)+len(head)+overhead > MaxQueryChars {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch = append(batch, cl)
+		size += len(cl) + 1
+	}
+	return flush()
+}
