@@ -94,6 +94,9 @@ type sortKey struct {
 // collectSorted returns the matching rows sorted, after the offset, at most
 // want of them. Keys are read once per row; ties keep iterator order.
 func (q *Query) collectSorted(rows iter.Seq[Row], c *evalCtx, want int) []Row {
+	if want >= 0 {
+		return q.collectTop(rows, c, q.offset+want)
+	}
 	var matched []Row
 	var keys []sortKey
 	for r := range rows {
@@ -129,6 +132,101 @@ func (q *Query) collectSorted(rows iter.Seq[Row], c *evalCtx, want int) []Row {
 		out = append(out, matched[i])
 	}
 	return out
+}
+
+// candidate is a row kept by collectTop, with its sort keys and its position in iterator order.
+type candidate struct {
+	row  Row
+	keys []sortKey
+	seq  int
+}
+
+// before reports whether a sorts before b: by the sort fields, then by iterator order.
+func (q *Query) before(a, b *candidate) bool {
+	for j, f := range q.sort {
+		if d := compareKeys(&a.keys[j], &b.keys[j], fieldTable[f].kind, q.sortDesc); d != 0 {
+			return d < 0
+		}
+	}
+	return a.seq < b.seq
+}
+
+// collectTop returns the first n matching rows in sort order, then drops the offset. It keeps a bounded max-heap
+// of the n best rows seen, so a page of a large sorted result costs O(rows log n) time and O(n) memory instead of
+// sorting every match: paging through millions of items stays fast.
+func (q *Query) collectTop(rows iter.Seq[Row], c *evalCtx, n int) []Row {
+	if n <= 0 {
+		return nil
+	}
+	heap := make([]*candidate, 0, min(n, 1<<16))
+	scratch := &candidate{keys: make([]sortKey, len(q.sort))}
+	seq := 0
+	for r := range rows {
+		c.reset(r)
+		if !q.root.eval(c) {
+			continue
+		}
+		for j, f := range q.sort {
+			scratch.keys[j] = keyOf(c.get(f), fieldTable[f].kind)
+		}
+		scratch.row, scratch.seq = r, seq
+		seq++
+		switch {
+		case len(heap) < n:
+			heap = append(heap, scratch)
+			q.siftUp(heap, len(heap)-1)
+		case q.before(scratch, heap[0]):
+			spare := heap[0]
+			heap[0] = scratch
+			q.siftDown(heap, 0)
+			scratch = spare
+			continue
+		default:
+			continue
+		}
+		scratch = &candidate{keys: make([]sortKey, len(q.sort))}
+	}
+	slices.SortFunc(heap, func(a, b *candidate) int {
+		if q.before(a, b) {
+			return -1
+		}
+		return 1
+	})
+	start := min(q.offset, len(heap))
+	out := make([]Row, 0, len(heap)-start)
+	for _, cd := range heap[start:] {
+		out = append(out, cd.row)
+	}
+	return out
+}
+
+// siftUp and siftDown maintain heap as a max-heap: the row that sorts last is on top.
+func (q *Query) siftUp(heap []*candidate, i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !q.before(heap[parent], heap[i]) {
+			return
+		}
+		heap[parent], heap[i] = heap[i], heap[parent]
+		i = parent
+	}
+}
+
+func (q *Query) siftDown(heap []*candidate, i int) {
+	for {
+		worst, l, r := i, 2*i+1, 2*i+2
+		if l < len(heap) && q.before(heap[worst], heap[l]) {
+			worst = l
+		}
+		if r < len(heap) && q.before(heap[worst], heap[r]) {
+			worst = r
+		}
+		if worst == i {
+			return
+		}
+		heap[i], heap[worst] = heap[worst], heap[i]
+		i = worst
+	}
 }
 
 // keyOf extracts the sort key of a field value.
