@@ -109,43 +109,14 @@ func (it *Item) Depth() int64 {
 
 // Field implements aql.Row.
 func (it *Item) Field(name string) (any, bool) {
-	switch name {
-	case "repo":
-		return it.Repo, true
-	case "path":
-		return it.Path, true
-	case "name":
-		return it.Name, true
-	case "type":
-		if it.Folder {
-			return "folder", true
-		}
-		return "file", true
-	case "size":
-		return it.Size(), true
-	case "depth":
-		return it.Depth(), true
-	case "created":
-		return it.Created, true
-	case "modified":
-		return it.Modified, true
-	case "updated":
-		return it.Updated, true
-	case "created_by":
-		return it.CreatedBy, true
-	case "modified_by":
-		return it.ModifiedBy, true
+	if v, ok := it.StringField(name); ok {
+		return v, true
 	}
-	if it.blob == nil {
-		return nil, false
+	if v, ok := it.IntField(name); ok {
+		return v, true
 	}
-	switch name {
-	case "sha256":
-		return it.blob.sha256, true
-	case "actual_sha1", "original_sha1":
-		return it.blob.sha1, true
-	case "actual_md5", "original_md5":
-		return it.blob.md5, true
+	if v, ok := it.TimeField(name); ok {
+		return v, true
 	}
 	return nil, false
 }
