@@ -388,6 +388,9 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport) {
 	tw.printf("repository %s (server time %s, min age %s)\n", rr.Repo, orDash(rr.ServerTime), HumanDuration(time.Duration(rr.MinAgeSeconds)*time.Second))
 	if rr.Error != "" {
 		tw.printf("  FAILED, nothing deleted: %s\n", indent(rr.Error))
+		if s.Images == 0 {
+			return // nothing was listed: counts of zero would only add noise
+		}
 	}
 	tw.printf("  %d images, %d tags, %d indexes, %d manifests, %d digest folders\n", s.Images, s.Tags, s.Indexes, s.Manifests, s.DigestFolders)
 	k := s.Kept

@@ -145,7 +145,7 @@ func (o *pruneOptions) pruneAll(ctx context.Context, client *artifactory.Client,
 	var results []*prune.ApplyResult
 	for _, repo := range o.repos {
 		if ctx.Err() != nil {
-			plans = append(plans, &prune.RepoPlan{Repo: repo, Err: fmt.Errorf("not planned: %w", ctx.Err())})
+			plans = append(plans, failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
 			continue
 		}
 		plan := o.planRepo(ctx, client, planner, repo, log)
@@ -166,7 +166,7 @@ func (o *pruneOptions) pruneAll(ctx context.Context, client *artifactory.Client,
 func (o *pruneOptions) planRepo(ctx context.Context, client *artifactory.Client, planner *prune.Planner, repo string, log *slog.Logger) *prune.RepoPlan {
 	if err := client.CheckDockerLocal(ctx, repo); err != nil {
 		log.Error("repository refused", "repo", repo, "error", err)
-		return &prune.RepoPlan{Repo: repo, Err: err}
+		return failedPlan(repo, err)
 	}
 	log.Info("planning", "repo", repo)
 	began := time.Now()
@@ -174,7 +174,7 @@ func (o *pruneOptions) planRepo(ctx context.Context, client *artifactory.Client,
 	if err != nil {
 		log.Error("planning failed: nothing is deleted in this repository", "repo", repo, "error", err)
 		if plan == nil {
-			plan = &prune.RepoPlan{Repo: repo}
+			return failedPlan(repo, err)
 		}
 		if plan.Err == nil {
 			plan.Err = err
@@ -233,4 +233,9 @@ func failed(r *prune.Report) bool {
 	t := r.Totals
 	return t.FailedRepositories > 0 || t.FailedImages > 0 ||
 		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0
+}
+
+// failedPlan is the plan of a repository that could not be planned: it deletes nothing, so it frees nothing.
+func failedPlan(repo string, err error) *prune.RepoPlan {
+	return &prune.RepoPlan{Repo: repo, Err: err, BytesKnown: true}
 }
