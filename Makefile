@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test race vet fmt demo clean
+.PHONY: all build test race vet fmt demo clean e2e
 
 all: build
 
@@ -33,3 +33,9 @@ demo: build
 
 clean:
 	rm -rf $(BIN)
+
+## e2e: end to end with the real clients (crane, regctl, skopeo; .ci/run installs them, with parallel and jq): the
+## scenarios pushed, pruned (dry run, then --delete) and pulled back, and the comparison with the skopeo#2497 script,
+## checked against docs/comparison.md (E2E_UPDATE=1 make e2e rewrites it). A few minutes on 2 cores.
+e2e: build
+	$(GO) test -tags e2e -count=1 -v ./e2e/...
