@@ -11,7 +11,8 @@ import (
 // serveAdmin implements the emulator's own endpoints under /_emulator/, for tests, benchmarks and scripts:
 //
 //	POST /_emulator/clock?advance=48h     moves the clock forward (also ?set=RFC3339)
-//	POST /_emulator/faults?latency=10ms&rate=0.2&classes=aql,download,delete,docker[&kinds=500,503,429,reset,cut]
+//	POST /_emulator/faults?latency=10ms&rate=0.2&classes=aql,download,delete,docker[&kinds=500,503,429,reset,cut,slow]
+//	                      [&latency_classes=delete][&slow=2s]
 //	POST /_emulator/referrers?enabled=false
 //	GET  /_emulator/stats                 {"requests":{"aql":N,...},"total":N}
 //	POST /_emulator/stats/reset
@@ -117,6 +118,20 @@ func parseFaultQuery(q map[string][]string, cur FaultConfig) (FaultConfig, error
 		}
 		fc.Latency = d
 	}
+	if s, ok := get("latency_classes"); ok {
+		cs, err := ParseClasses(s)
+		if err != nil {
+			return fc, err
+		}
+		fc.LatencyClasses = cs
+	}
+	if s, ok := get("slow"); ok {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fc, errBadParam("slow", "a non-negative Go duration such as 2s")
+		}
+		fc.Slow = d
+	}
 	if s, ok := get("rate"); ok {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || f < 0 || f > 1 {
@@ -143,7 +158,7 @@ func parseFaultQuery(q map[string][]string, cur FaultConfig) (FaultConfig, error
 	return fc, nil
 }
 
-// ParseFaults parses a comma list of fault kinds (500, 503, 429, reset, cut); empty means all.
+// ParseFaults parses a comma list of fault kinds (500, 503, 429, reset, cut, slow); empty means all but slow.
 func ParseFaults(s string) ([]Fault, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -152,10 +167,10 @@ func ParseFaults(s string) ([]Fault, error) {
 	for k := range strings.SplitSeq(s, ",") {
 		f := Fault(strings.TrimSpace(k))
 		switch f {
-		case Fault500, Fault503, Fault429, FaultReset, FaultCut:
+		case Fault500, Fault503, Fault429, FaultReset, FaultCut, FaultSlow:
 			out = append(out, f)
 		default:
-			return nil, errBadParam("kinds", "a comma list of 500, 503, 429, reset, cut")
+			return nil, errBadParam("kinds", "a comma list of 500, 503, 429, reset, cut, slow")
 		}
 	}
 	return out, nil

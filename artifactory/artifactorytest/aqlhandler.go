@@ -42,11 +42,12 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 	e.store.Scan(func(items iter.Seq[*Item]) {
 		res = q.Execute(itemRows(items), now, e.cfg.aqlMaxResults)
 	})
-	if !u.isAdmin() && len(u.Repos) > 0 {
-		// Artifactory filters by permission after applying the limit: a page can come back short.
+	if !u.isAdmin() && (len(u.Repos) > 0 || len(u.Exclude) > 0) {
+		// Artifactory filters by permission after applying the offset and the limit: a page can come back short.
 		kept := res.Rows[:0]
 		for _, row := range res.Rows {
-			if u.seesRepo(row.(*Item).Repo) {
+			it := row.(*Item)
+			if u.seesRepo(it.Repo) && !u.hides(it.Repo, it.FullPath()) {
 				kept = append(kept, row)
 			}
 		}

@@ -198,7 +198,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e.log.Debug("request", "method", r.Method, "path", p, "class", class, "fault", fault)
 	next := http.HandlerFunc(e.route)
-	if fault != "" {
+	if fault != "" && fault != FaultSlow {
 		serveFault(w, r, fault, next)
 		return
 	}

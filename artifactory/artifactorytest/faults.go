@@ -2,11 +2,13 @@ package artifactorytest
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,16 +59,34 @@ const (
 	Fault429   Fault = "429"   // with Retry-After: 1
 	FaultReset Fault = "reset" // the connection is closed without an answer
 	FaultCut   Fault = "cut"   // the body is cut short: Content-Length promises more than is sent
+	// FaultSlow answers correctly, but only after FaultConfig.Slow. It is never picked unless named in Kinds.
+	FaultSlow Fault = "slow"
 )
 
+// allFaults are the kinds picked when FaultConfig.Kinds is empty.
 var allFaults = []Fault{Fault500, Fault503, Fault429, FaultReset, FaultCut}
+
+// DefaultSlow is the delay of FaultSlow when FaultConfig.Slow is zero.
+const DefaultSlow = 2 * time.Second
 
 // FaultConfig is the latency and fault setting of the emulator.
 type FaultConfig struct {
 	Latency time.Duration
-	Rate    float64 // 0 turns faults off
-	Classes []Class // empty means every class
-	Kinds   []Fault // empty means every kind
+	// LatencyClasses limits Latency to these endpoint classes; empty means every class.
+	LatencyClasses []Class
+	Rate           float64 // 0 turns faults off
+	Classes        []Class // empty means every class
+	Kinds          []Fault // empty means every kind but FaultSlow
+	// Slow is the delay of FaultSlow; zero means DefaultSlow.
+	Slow time.Duration
+}
+
+// latency returns the latency that applies to class c.
+func (fc FaultConfig) latency(c Class) time.Duration {
+	if len(fc.LatencyClasses) == 0 || slices.Contains(fc.LatencyClasses, c) {
+		return fc.Latency
+	}
+	return 0
 }
 
 func (fc FaultConfig) applies(c Class) bool {
@@ -107,18 +127,24 @@ func (in *injector) config() FaultConfig {
 	return in.cfg
 }
 
-// decide returns the latency to apply and the fault to inject ("" for none).
+// decide returns the latency to apply and the fault to inject ("" for none). A FaultSlow is returned with its
+// delay added to the latency; the request is then served normally.
 func (in *injector) decide(c Class) (time.Duration, Fault) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	latency := in.cfg.latency(c)
 	if !in.cfg.applies(c) || in.rng.Float64() >= in.cfg.Rate {
-		return in.cfg.Latency, ""
+		return latency, ""
 	}
 	kinds := in.cfg.Kinds
 	if len(kinds) == 0 {
 		kinds = allFaults
 	}
-	return in.cfg.Latency, kinds[in.rng.IntN(len(kinds))]
+	f := kinds[in.rng.IntN(len(kinds))]
+	if f == FaultSlow {
+		latency += cmp.Or(in.cfg.Slow, DefaultSlow)
+	}
+	return latency, f
 }
 
 // Stats counts requests per endpoint class.

@@ -148,23 +148,32 @@ func (e *Emulator) serveRepoPath(w http.ResponseWriter, r *http.Request, rest st
 		writeErrors(w, http.StatusNotFound, "Repository '"+repoKey+"' not found")
 		return
 	}
+	hidden := u.hides(repo.Key, full)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		if !u.can(PermRead) {
+		if !u.can(PermRead) || hidden {
 			writeErrors(w, http.StatusForbidden, "Forbidden")
 			return
 		}
-		e.serveDownload(w, r, repo, full)
+		e.serveDownload(w, r, u, repo, full)
 	case http.MethodPut:
+		if hidden {
+			writeErrors(w, http.StatusForbidden, fmt.Sprintf("Not enough permissions to deploy artifact '%s:%s' (user: '%s' needs DEPLOY permission).", repo.Key, full, u.Name))
+			return
+		}
 		e.serveDeploy(w, r, u, repo, full, matrix)
 	case http.MethodDelete:
+		if hidden {
+			writeErrors(w, http.StatusForbidden, fmt.Sprintf("Not enough permissions to delete/overwrite artifact '%s:%s' (user: '%s' needs DELETE permission).", repo.Key, full, u.Name))
+			return
+		}
 		e.serveDelete(w, u, repo, full)
 	default:
 		writeErrors(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	}
 }
 
-func (e *Emulator) serveDownload(w http.ResponseWriter, r *http.Request, repo Repo, full string) {
+func (e *Emulator) serveDownload(w http.ResponseWriter, r *http.Request, u *User, repo Repo, full string) {
 	var it *Item
 	if full != "" {
 		var ok bool
@@ -174,7 +183,7 @@ func (e *Emulator) serveDownload(w http.ResponseWriter, r *http.Request, repo Re
 		}
 	}
 	if it == nil || it.Folder {
-		e.serveListing(w, r, repo, full)
+		e.serveListing(w, r, u, repo, full)
 		return
 	}
 	data, err := e.store.Content(it)
@@ -209,12 +218,13 @@ func contentType(name string) string {
 }
 
 // serveListing answers a GET of a folder with a simple HTML index, as Artifactory's browser view does.
-func (e *Emulator) serveListing(w http.ResponseWriter, r *http.Request, repo Repo, full string) {
+func (e *Emulator) serveListing(w http.ResponseWriter, r *http.Request, u *User, repo Repo, full string) {
 	kids, err := e.store.Children(repo.Key, full)
 	if err != nil {
 		writeErrors(w, http.StatusNotFound, "File not found.")
 		return
 	}
+	kids = u.visible(kids)
 	var b strings.Builder
 	title := html.EscapeString(repo.Key + "/" + full)
 	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html>\n<head><meta name=\"robots\" content=\"noindex\" />\n<title>Index of %s</title>\n</head>\n<body>\n<h1>Index of %s</h1>\n<pre>Name</pre><hr/>\n<pre>", title, title)
@@ -252,7 +262,7 @@ func (e *Emulator) serveDeploy(w http.ResponseWriter, r *http.Request, u *User, 
 			return
 		}
 		it, _ := e.store.Get(repo.Key, full)
-		writeJSON(w, http.StatusCreated, e.itemInfo(r, it, false))
+		writeJSON(w, http.StatusCreated, e.itemInfo(r, u, it, false))
 		return
 	}
 	spec := FileSpec{Repo: repo.Key, Path: full, Props: matrix, By: u.Name}
@@ -287,7 +297,7 @@ func (e *Emulator) serveDeploy(w http.ResponseWriter, r *http.Request, u *User, 
 		writeStoreError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, e.itemInfo(r, it, false))
+	writeJSON(w, http.StatusCreated, e.itemInfo(r, u, it, false))
 }
 
 func (e *Emulator) serveDelete(w http.ResponseWriter, u *User, repo Repo, full string) {
@@ -320,7 +330,7 @@ func writeStoreError(w http.ResponseWriter, err error) {
 }
 
 // itemInfo is the JSON of api/storage for a file or a folder (and of a deploy's answer).
-func (e *Emulator) itemInfo(r *http.Request, it *Item, withChildren bool) map[string]any {
+func (e *Emulator) itemInfo(r *http.Request, u *User, it *Item, withChildren bool) map[string]any {
 	base := baseURL(r) + "/artifactory"
 	rel := "/" + it.FullPath()
 	if it.Path == "." && it.Name == "" {
@@ -336,7 +346,7 @@ func (e *Emulator) itemInfo(r *http.Request, it *Item, withChildren bool) map[st
 	if it.Folder {
 		if withChildren {
 			kids, _ := e.store.Children(it.Repo, it.FullPath())
-			info["children"] = childrenJSON(kids)
+			info["children"] = childrenJSON(u.visible(kids))
 		}
 		return info
 	}
@@ -376,7 +386,7 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 	_, wantProps := r.URL.Query()["properties"]
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		if !u.can(PermRead) {
+		if !u.can(PermRead) || u.hides(repo.Key, full) {
 			writeErrors(w, http.StatusForbidden, "Forbidden")
 			return
 		}
@@ -385,7 +395,7 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 			writeErrors(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 			return
 		}
-		if !u.can(PermDeploy) {
+		if !u.can(PermDeploy) || u.hides(repo.Key, full) {
 			writeErrors(w, http.StatusForbidden, fmt.Sprintf("Not enough permissions to annotate '%s:%s' (user: '%s' needs ANNOTATE permission).", repo.Key, full, u.Name))
 			return
 		}
@@ -397,7 +407,7 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 	}
 	if full == "" {
 		kids, _ := e.store.Children(repo.Key, "")
-		root := map[string]any{"repo": repo.Key, "path": "/", "children": childrenJSON(kids),
+		root := map[string]any{"repo": repo.Key, "path": "/", "children": childrenJSON(u.visible(kids)),
 			"uri": baseURL(r) + "/artifactory/api/storage/" + repo.Key}
 		if wantProps {
 			writeErrors(w, http.StatusNotFound, "No properties could be found.")
@@ -419,7 +429,7 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 		writeJSON(w, http.StatusOK, map[string]any{"properties": it.Props, "uri": baseURL(r) + "/artifactory/api/storage/" + repo.Key + "/" + full})
 		return
 	}
-	writeJSON(w, http.StatusOK, e.itemInfo(r, it, true))
+	writeJSON(w, http.StatusOK, e.itemInfo(r, u, it, true))
 }
 
 // serveSetProps implements PUT api/storage/<path>?properties=k=v;k2=v2 and DELETE ...?properties=k,k2.

@@ -44,7 +44,9 @@ type options struct {
 	users         []artifactorytest.User
 	fixture       string
 	latency       time.Duration
+	latencyOn     string
 	faultRate     float64
+	faultSlow     time.Duration
 	faultClasses  string
 	faultKinds    string
 	aqlMaxResults int
@@ -68,7 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		return err
 	})
-	fs.Func("token", "extra user NAME:TOKEN:PERMS[:REPO_GLOBS], PERMS a comma list of read,deploy,delete,admin (repeatable)", func(s string) error {
+	fs.Func("token", "extra user NAME:TOKEN:PERMS[:REPO_GLOBS[:EXCLUDES]], PERMS a comma list of read,deploy,delete,admin, "+
+		"EXCLUDES a comma list of REPO/PATH patterns hidden from the user, such as docker-local/my-image/latest (repeatable)", func(s string) error {
 		u, err := artifactorytest.ParseUser(s)
 		if err == nil {
 			o.users = append(o.users, u)
@@ -76,10 +79,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return err
 	})
 	fs.StringVar(&o.fixture, "fixture", "", "JSON fixture to load at start (the format of GET /_emulator/snapshot)")
-	fs.DurationVar(&o.latency, "latency", 0, "latency added to every request")
+	fs.DurationVar(&o.latency, "latency", 0, "latency added to every request (or to those of --latency-classes)")
+	fs.StringVar(&o.latencyOn, "latency-classes", "", "endpoint classes --latency applies to: aql,download,delete,docker,other (default all)")
 	fs.Float64Var(&o.faultRate, "fault-rate", 0, "fraction of requests that fail (0 to 1)")
 	fs.StringVar(&o.faultClasses, "fault-classes", "", "endpoint classes that fail: aql,download,delete,docker,other (default all)")
-	fs.StringVar(&o.faultKinds, "fault-kinds", "", "kinds of failure: 500,503,429,reset,cut (default all)")
+	fs.StringVar(&o.faultKinds, "fault-kinds", "", "kinds of failure: 500,503,429,reset,cut,slow (default all but slow)")
+	fs.DurationVar(&o.faultSlow, "fault-slow", artifactorytest.DefaultSlow, "delay of the slow fault")
 	fs.IntVar(&o.aqlMaxResults, "aql-max-results", artifactorytest.DefaultAQLMaxResults, "AQL hard limit past which results are trimmed")
 	fs.StringVar(&o.generate, "generate", "", "fill the first --repo with a synthetic Docker repository, e.g. images=50,tags=4,generations=4,platforms=2,attestations=1,referrers=0.1")
 	fs.StringVar(&o.scenario, "scenario", "", "fill the first --repo with a named scenario: seed-story (the demo's)")
@@ -134,11 +139,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	latencyOn, err := artifactorytest.ParseClasses(o.latencyOn)
+	if err != nil {
+		return err
+	}
 	opts := []artifactorytest.Option{
 		artifactorytest.WithAdminToken(o.adminToken),
 		artifactorytest.WithSeed(o.seed),
 		artifactorytest.WithAQLMaxResults(o.aqlMaxResults),
-		artifactorytest.WithFaults(artifactorytest.FaultConfig{Latency: o.latency, Rate: o.faultRate, Classes: classes, Kinds: kinds}),
+		artifactorytest.WithFaults(artifactorytest.FaultConfig{Latency: o.latency, LatencyClasses: latencyOn, Rate: o.faultRate,
+			Classes: classes, Kinds: kinds, Slow: o.faultSlow}),
 		artifactorytest.WithReferrersAPI(o.referrers),
 		artifactorytest.WithLogger(log),
 	}
