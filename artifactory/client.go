@@ -29,8 +29,10 @@ const DefaultPageSize = 10000
 
 // Client talks to one Artifactory instance. It is safe for concurrent use.
 type Client struct {
-	base       string // ends with "/"
-	creds      credentials
+	base string // ends with "/"
+	// creds is a function, so that formatting a Client with package fmt, in any way, shows an address, never a
+	// secret (fmt prints the fields of pointed-to structs, but never calls functions).
+	creds      func() credentials
 	httpClient *http.Client
 	pageSize   int
 	backoff    Backoff
@@ -94,7 +96,8 @@ func WithPageSize(n int) Option {
 	}
 }
 
-// WithRequestTimeout bounds each HTTP request, body included.
+// WithRequestTimeout bounds each attempt of an HTTP request, reading its body included (default 5 minutes). An
+// attempt that times out is retried, like a connection reset.
 func WithRequestTimeout(d time.Duration) Option {
 	return func(c *clientConfig) error { c.timeout = d; return nil }
 }
@@ -143,13 +146,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	log := cmp.Or(cfg.log, slog.New(slog.DiscardHandler))
 	return &Client{
 		base:     base,
-		creds:    credentials{token: cfg.token, user: cfg.user, password: cfg.password},
+		creds:    func() credentials { return credentials{token: cfg.token, user: cfg.user, password: cfg.password} },
 		pageSize: cfg.pageSize,
 		backoff:  cfg.backoff,
 		log:      log,
 		httpClient: &http.Client{
-			Timeout:   cfg.timeout,
-			Transport: &retryTransport{next: rt, backoff: cfg.backoff, log: log, agent: cfg.userAgent},
+			Transport: &retryTransport{next: rt, backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil
 }
@@ -183,7 +185,8 @@ func baseTransport(cfg clientConfig) (http.RoundTripper, error) {
 // BaseURL returns the Artifactory base URL, ending with "/".
 func (c *Client) BaseURL() string { return c.base }
 
-// credentials are kept out of every message: no method of Client formats them.
+// credentials are kept out of every message: no method of Client formats them, and Client holds them only
+// behind a function.
 type credentials struct{ token, user, password string }
 
 // serviceDetails returns fresh jfrog-client-go service details: jfrog-client-go stores a client in them on first
@@ -191,11 +194,11 @@ type credentials struct{ token, user, password string }
 func (c *Client) serviceDetails() jfauth.ServiceDetails {
 	d := auth.NewArtifactoryDetails()
 	d.SetUrl(c.base)
-	if c.creds.token != "" {
-		d.SetAccessToken(c.creds.token)
+	if creds := c.creds(); creds.token != "" {
+		d.SetAccessToken(creds.token)
 	} else {
-		d.SetUser(c.creds.user)
-		d.SetPassword(c.creds.password)
+		d.SetUser(creds.user)
+		d.SetPassword(creds.password)
 	}
 	return d
 }

@@ -78,11 +78,27 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 // retryTransport retries requests whose answer is transient (429, 5xx) or that failed to connect or were reset.
 // Every request artprune sends is idempotent (GET, HEAD, DELETE of a path, and AQL searches), so a retry after a
 // reset is safe: a DELETE that had gone through answers 404 the second time, which counts as already gone.
+//
+// Each attempt is bounded by timeout (zero: unbounded), reading the body included; an attempt that times out while
+// the caller's context is still live is retried like a reset, so a slow answer costs one attempt, not the run.
 type retryTransport struct {
 	next    http.RoundTripper
 	backoff Backoff
+	timeout time.Duration
 	log     *slog.Logger
 	agent   string
+}
+
+// cancelBody cancels its attempt's context once the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -115,11 +131,19 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				r.Body = b
 			}
 		}
+		cancel := context.CancelFunc(func() {})
+		if t.timeout > 0 {
+			var actx context.Context
+			actx, cancel = context.WithTimeout(ctx, t.timeout)
+			r = r.WithContext(actx)
+		}
 		resp, err := t.next.RoundTrip(r)
 		last := attempt >= t.backoff.Attempts
 		switch {
 		case err != nil:
-			if last || ctx.Err() != nil || !retryableError(err) {
+			cancel()
+			timedOut := ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
+			if last || ctx.Err() != nil || !(retryableError(err) || timedOut) {
 				return nil, err
 			}
 			t.log.Debug("retrying after a transport error", "method", req.Method, "path", req.URL.Path, "attempt", attempt, "error", err)
@@ -130,11 +154,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait := t.backoff.wait(attempt, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			_ = resp.Body.Close()
+			cancel()
 			t.log.Debug("retrying after a transient answer", "method", req.Method, "path", req.URL.Path, "status", resp.StatusCode, "attempt", attempt, "wait", wait)
 			if werr := sleep(ctx, wait); werr != nil {
 				return nil, werr
 			}
 		default:
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 			return resp, nil
 		}
 	}
