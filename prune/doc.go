@@ -18,7 +18,9 @@
 // manifest.json (one image manifest) or list.manifest.json (an OCI image index or Docker manifest list). A digest
 // folder "<image>/sha256:<64 lowercase hex>" holds a manifest or an index pushed by digest. Anything under a folder
 // named "_uploads" is ignored. A folder whose last segment is not exactly "sha256:" followed by 64 lowercase hex
-// digits is a tag folder, and tag folders are never deleted.
+// digits is a tag folder, and tag folders are never deleted. Every segment of an image must be a Docker repository
+// name component (lowercase letters and digits separated by '.', '_', '__' or dashes): Docker clients push no other
+// names, so an image under any other name is skipped rather than judged.
 //
 // # Marking
 //
@@ -48,8 +50,8 @@
 // # Failing closed
 //
 // Any doubt keeps data. A failed or incomplete inventory fails the whole repository. A document that cannot be read
-// or parsed, whose bytes do not match its checksum, that exceeds the size limit, or that holds a malformed reference,
-// fails its image: all digest folders of that image are kept. So does a path the guard would refuse, a manifest file
+// or parsed, whose bytes do not match its checksum, that exceeds the size limit, that holds a malformed reference, or
+// that JSON parsers could read in two ways (duplicate keys, keys equal but for case), fails its image: all digest folders of that image are kept. So does a path the guard would refuse, a manifest file
 // without timestamps, and a digest folder to be deleted that holds other manifest files in a subfolder (folders are
 // deleted recursively). A reference to a digest that has no folder in the image is not an error; it is counted as
 // a missing reference.

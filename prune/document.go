@@ -25,7 +25,8 @@ type document struct {
 	subject   digest.Digest   // OCI 1.1 subject; "" if none
 }
 
-// parseDocument parses a manifest document. Errors wrap [ErrInvalidDocument].
+// parseDocument parses a manifest document. Errors wrap [ErrInvalidDocument]. A document that JSON parsers could
+// read in different ways (duplicate keys, keys that differ only in case) is refused: see checkUnambiguous.
 //
 // Accepted: schema version 2 with media type OCI image index, Docker manifest list, OCI image manifest or Docker
 // v2 schema2 manifest; schema version 1 (Docker schema1, no references). An empty media type is accepted when
@@ -41,6 +42,9 @@ func parseDocument(b []byte) (*document, error) {
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w: %w", err, ErrInvalidDocument)
+	}
+	if err := checkUnambiguous(b); err != nil {
+		return nil, fmt.Errorf("ambiguous JSON: %w: %w", err, ErrInvalidDocument)
 	}
 	if probe.SchemaVersion == nil {
 		return nil, fmt.Errorf("no schemaVersion: %w", ErrInvalidDocument)

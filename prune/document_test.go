@@ -55,6 +55,27 @@ func TestParseDocument(t *testing.T) {
 		{name: "child not a string", body: `{"schemaVersion":2,"manifests":[{"digest":7}]}`, wantErr: true},
 		{name: "subject short", body: `{"schemaVersion":2,` + cfg + `,"subject":{"digest":"sha256:abc"}}`, wantErr: true},
 		{name: "subject empty", body: `{"schemaVersion":2,` + cfg + `,"subject":{}}`, wantErr: true},
+
+		// Hostile and malformed documents.
+		{name: "duplicate child entries", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"` + a + `"},{"digest":"` + a + `"}]}`,
+			mediaType: "application/vnd.oci.image.index.v1+json", index: true, children: []string{a, a}},
+		{name: "null manifests", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}`,
+			mediaType: "application/vnd.oci.image.index.v1+json", index: true},
+		{name: "truncated", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"` + a[:30], wantErr: true},
+		{name: "empty", body: ``, wantErr: true},
+		{name: "null", body: `null`, wantErr: true},
+		{name: "two documents", body: `{"schemaVersion":2,"manifests":[]}{"schemaVersion":2,"manifests":[{"digest":"` + a + `"}]}`, wantErr: true},
+		{name: "duplicate key", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"` + a + `"}],"manifests":[]}`, wantErr: true},
+		{name: "duplicate key in another case", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"` + a + `"}],"Manifests":[]}`, wantErr: true},
+		{name: "duplicate key by Unicode folding", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"` + a + `"}],"manifeſts":[]}`, wantErr: true},
+		{name: "duplicate digest in an entry", body: `{"schemaVersion":2,"manifests":[{"digest":"` + a + `","digest":"` + b + `"}]}`, wantErr: true},
+		{name: "duplicate media type", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`, wantErr: true},
+		{name: "nested too deeply", body: `{"schemaVersion":2,"manifests":[],"annotations":` + strings.Repeat(`{"a":`, 70) + `1` + strings.Repeat(`}`, 71), wantErr: true},
+		{name: "media type not a string", body: `{"schemaVersion":2,"mediaType":7,"manifests":[]}`, wantErr: true},
+		{name: "schema version not a number", body: `{"schemaVersion":"2","manifests":[]}`, wantErr: true},
+		{name: "manifests not a list", body: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":{"digest":"` + a + `"}}`, wantErr: true},
+		{name: "child digest with whitespace", body: `{"schemaVersion":2,"manifests":[{"digest":" ` + a + `"}]}`, wantErr: true},
+		{name: "child digest with a NUL", body: `{"schemaVersion":2,"manifests":[{"digest":"` + a + `\u0000"}]}`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,23 +68,82 @@ func checkSegment(seg string) error {
 	return nil
 }
 
-// checkImage returns an error if image is not one or more safe segments separated by single slashes.
-func checkImage(image string) error {
-	for seg := range strings.SplitSeq(image, "/") {
-		if err := checkSegment(seg); err != nil {
-			return fmt.Errorf("image %q: %w", image, err)
+// checkRepo returns an error if repo is not an Artifactory repository key: letters, digits, '.', '_' and '-',
+// and not "." or "..".
+func checkRepo(repo string) error {
+	if err := checkSegment(repo); err != nil {
+		return fmt.Errorf("repository %q: %w", repo, err)
+	}
+	for i := range len(repo) {
+		c := repo[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != '_' && c != '-' {
+			return fmt.Errorf("repository %q: a repository key holds only letters, digits, '.', '_' and '-': %w", repo, ErrUnsafePath)
 		}
 	}
 	return nil
 }
 
+// checkImage returns an error if image is not one or more safe segments separated by single slashes, each a
+// component of a Docker repository name.
+func checkImage(image string) error {
+	for seg := range strings.SplitSeq(image, "/") {
+		if err := checkSegment(seg); err != nil {
+			return fmt.Errorf("image %q: %w", image, err)
+		}
+		if !isNameComponent(seg) {
+			return fmt.Errorf("image %q: segment %q is not a Docker repository name component "+
+				"(lowercase letters and digits, separated by '.', '_', '__' or dashes): %w", image, seg, ErrUnsafePath)
+		}
+	}
+	return nil
+}
+
+// isNameComponent reports whether s is a path component of a Docker repository name, as the distribution
+// reference grammar defines it: [a-z0-9]+ ( ( [._] | __ | [-]+ ) [a-z0-9]+ )*. Only the Docker API writes digest
+// folders, and it accepts no other image names, so a folder under any other name was not made by a push: its
+// path may mean something else to the server (spaces, Unicode, escapes, "sha256:" segments) and is left alone.
+func isNameComponent(s string) bool {
+	alnum := func(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
+	i, n := 0, len(s)
+	for {
+		start := i
+		for i < n && alnum(s[i]) {
+			i++
+		}
+		if i == start {
+			return false // empty, or a separator where letters or digits must be
+		}
+		if i == n {
+			return true
+		}
+		switch {
+		case s[i] == '.':
+			i++
+		case s[i] == '_':
+			i++
+			if i < n && s[i] == '_' {
+				i++
+			}
+		case s[i] == '-':
+			for i < n && s[i] == '-' {
+				i++
+			}
+		default:
+			return false
+		}
+	}
+}
+
 // ValidateFolderPath is the guard of [Apply]: it returns an error wrapping [ErrUnsafePath] unless repo/folder is
-// exactly "<repo>/<image>/sha256:<64 lowercase hex>". The repository is one segment; the image is one or more
-// segments; no segment is empty, ".", ".." or "_uploads", or contains '/', '\', '%', '?', '#', ';', a control
-// character or invalid UTF-8; there is no leading or trailing slash. Implementations of [Deleter] may call it too.
+// exactly "<repo>/<image>/sha256:<64 lowercase hex>". The repository is a key of letters, digits, '.', '_' and
+// '-' (not "." or ".."); the image is one or more segments, each a component of a Docker repository name
+// (lowercase letters and digits separated by '.', '_', '__' or dashes), none "_uploads"; there is no empty
+// segment and no leading or trailing slash. So no accepted path holds "..", '%', '\', '?', '#', ';', spaces,
+// control characters or non-ASCII letters, and every accepted path is its own URL path: escaping changes nothing
+// in it. Implementations of [Deleter] may call it too.
 func ValidateFolderPath(repo, folder string) error {
-	if err := checkSegment(repo); err != nil {
-		return fmt.Errorf("repository %q: %w", repo, err)
+	if err := checkRepo(repo); err != nil {
+		return err
 	}
 	image, leaf, ok := cutLast(folder)
 	if !ok {

@@ -195,7 +195,7 @@ func NewPlanner(src Source, opts Options) (*Planner, error) {
 // carries what is known. Failures of single images are in ImagePlan.Err.
 func (p *Planner) Plan(ctx context.Context, repo string) (*RepoPlan, error) {
 	plan := &RepoPlan{Repo: repo, MinAge: p.opts.MinAge}
-	if err := checkSegment(repo); err != nil {
+	if err := checkRepo(repo); err != nil {
 		return p.failRepo(plan, fmt.Errorf("planning repository %q: %w", repo, err))
 	}
 	now, err := p.src.Now(ctx)

@@ -416,9 +416,10 @@ func planScenarios(t *testing.T) []struct {
 			return want{
 				kept: map[string]prune.Reason{
 					at("app", outer): prune.ReasonImageSkipped, at("app", d1): prune.ReasonImageSkipped,
-					at(at("app", outer), inner): prune.ReasonTagged,
+					// "sha256:<hex>" is no Docker image name component: the nested "image" is refused too.
+					at(at("app", outer), inner): prune.ReasonImageSkipped,
 				},
-				imageErr: map[string]error{"app": prune.ErrUnsafePath},
+				imageErr: map[string]error{"app": prune.ErrUnsafePath, at("app", outer): prune.ErrUnsafePath},
 			}
 		}},
 		{"manifest file without timestamps skips its image", func(s *fakeStore) want {

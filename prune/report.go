@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ReportSchemaVersion is the version of the [Report] JSON schema. It changes only when a field changes meaning or
@@ -379,8 +381,34 @@ type textWriter struct {
 
 func (tw *textWriter) printf(format string, args ...any) {
 	if tw.err == nil {
-		_, tw.err = fmt.Fprintf(tw.w, format, args...)
+		_, tw.err = io.WriteString(tw.w, escapeInvisible(fmt.Sprintf(format, args...)))
 	}
+}
+
+// escapeInvisible escapes what could hide or reorder text on a terminal: control and format characters (such as
+// bidirectional overrides and zero-width spaces, which server-supplied names may hold) as \uXXXX, and invalid UTF-8
+// as \xXX. Newlines and tabs stay.
+func escapeInvisible(s string) string {
+	invisible := func(r rune) bool {
+		return r != '\n' && r != '\t' && (r == utf8.RuneError || unicode.In(r, unicode.Cc, unicode.Cf))
+	}
+	if !strings.ContainsFunc(s, invisible) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case invisible(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 func (tw *textWriter) repo(dryRun bool, rr RepoReport) {
