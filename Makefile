@@ -8,6 +8,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build test race vet fmt demo clean e2e
+.PHONY: fuzz
 
 all: build
 
@@ -23,6 +24,14 @@ test:
 ## race: the tests under the race detector
 race:
 	$(GO) test -race -count=1 ./...
+
+## fuzz: each fuzz target for FUZZTIME (default 10s), starting from its seed corpus in <package>/testdata/fuzz/
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseDocument$$' -fuzztime=$(FUZZTIME) ./prune
+	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./prune
+	$(GO) test -run='^$$' -fuzz='^FuzzValidateFolderPath$$' -fuzztime=$(FUZZTIME) ./prune
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeAQL$$' -fuzztime=$(FUZZTIME) ./artifactory
 
 fmt:
 	gofmt -l -w .

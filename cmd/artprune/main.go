@@ -6,32 +6,53 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
+	os.Exit(runProcess(context.Background()))
+}
+
+// runProcess runs artprune as a process: arguments, streams and environment from os, SIGINT and SIGTERM mapped to
+// cancellation of parent's child context, and the exit code returned.
+func runProcess(parent context.Context) int {
+	ctx, cancel := context.WithCancelCause(parent)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	var got os.Signal
-	done := make(chan struct{})
+	var got atomic.Value // the first signal received
 	go func() {
-		select {
-		case got = <-sigs:
-			cancel()
-		case <-done:
-		}
+		sig := <-sigs
+		got.Store(sig)
+		cancel(fmt.Errorf("%s received", signalName(sig)))
+		fmt.Fprintf(os.Stderr, "artprune: %s received: no new deletion starts; those in flight finish and the report "+
+			"is written (send it again to quit at once, without the report)\n", signalName(sig))
+		sig = <-sigs
+		fmt.Fprintf(os.Stderr, "artprune: second %s: quitting at once; the report is not written\n", signalName(sig))
+		os.Exit(signalExit(sig))
 	}()
 	code := Main(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Getenv)
-	close(done)
 	signal.Stop(sigs)
-	switch {
-	case got == os.Interrupt:
-		code = ExitInterrupted
-	case got == syscall.SIGTERM:
-		code = ExitTerminated
+	if sig, ok := got.Load().(os.Signal); ok {
+		code = signalExit(sig)
 	}
-	os.Exit(code)
+	return code
+}
+
+// signalExit returns the exit code for a run stopped by sig: 128 + the signal number, as shells report it.
+func signalExit(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return ExitTerminated
+	}
+	return ExitInterrupted
+}
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
 }

@@ -113,8 +113,12 @@ func (o *pruneOptions) run(ctx context.Context, stdout, stderr io.Writer, getenv
 		return err
 	}
 	log := o.logger(stderr)
-	client, err := o.conn.client(getenv, log, artifactory.WithPageSize(o.pageSize))
+	client, err := o.conn.client(getenv, log, append([]artifactory.Option{artifactory.WithPageSize(o.pageSize)}, clientOptions(ctx)...)...)
 	if err != nil {
+		return err
+	}
+	// Refused credentials or an untrusted certificate: one message, before any repository is looked at.
+	if err := client.CheckCredentials(ctx); err != nil {
 		return err
 	}
 	if time.Duration(o.minAge) < minAgeWarning {
@@ -131,7 +135,7 @@ func (o *pruneOptions) run(ctx context.Context, stdout, stderr io.Writer, getenv
 		return err
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted: %w", ctx.Err())
+		return fmt.Errorf("interrupted (%w): the report says what was deleted and what remains", context.Cause(ctx))
 	}
 	if failed(report) {
 		return errFailed

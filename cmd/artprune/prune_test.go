@@ -288,6 +288,30 @@ func TestPruneReadOnlyTokenReportsForbidden(t *testing.T) {
 	if len(digestFolders(t, srv, "docker-local")) != len(sc.Dangling)+len(sc.Live) {
 		t.Errorf("a read-only token deleted something")
 	}
+
+	// Each refusal once per folder: one DELETE per folder (403 is not retried), one line each in the text report.
+	srv.Stats().Reset()
+	text := runCLI(t, e, "prune", "--repo", "docker-local", "--delete")
+	if text.code != ExitFailure {
+		t.Errorf("text run: exit %d, want %d", text.code, ExitFailure)
+	}
+	if counts, _ := srv.Stats().Snapshot(); counts["delete"] != int64(len(sc.Dangling)) {
+		t.Errorf("%d DELETE requests, want one per planned folder (%d)", counts["delete"], len(sc.Dangling))
+	}
+	for _, f := range sc.Dangling {
+		n := 0
+		for line := range strings.SplitSeq(text.stdout, "\n") {
+			if strings.Contains(line, f) && strings.Contains(line, string(prune.OutcomeForbidden)) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s is reported forbidden %d times, want once:\n%s", f, n, text.stdout)
+		}
+	}
+	if !strings.Contains(text.stdout, "missing Delete permission") || strings.Count(text.stderr, "403") > 0 {
+		t.Errorf("the report should explain the 403s once each, and the log not repeat them:\nstdout:\n%s\nstderr:\n%s", text.stdout, text.stderr)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -331,7 +355,9 @@ func TestBadCredentialsFailOnceWithoutLeaking(t *testing.T) {
 	srv, _ := newSeedServer(t)
 	const wrong = "wrong-token-value-1234"
 	srv.Stats().Reset()
-	res := runCLI(t, map[string]string{"JF_URL": srv.ArtifactoryURL(), "JF_ACCESS_TOKEN": wrong}, "prune", "--repo", "docker-local", "--delete")
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, map[string]string{"JF_URL": srv.ArtifactoryURL(), "JF_ACCESS_TOKEN": wrong}, "prune",
+		"--repo", "docker-local", "--repo", "docker-other", "--delete", "--report", report)
 	if res.code != ExitFailure {
 		t.Errorf("exit %d, want %d", res.code, ExitFailure)
 	}
@@ -344,8 +370,14 @@ func TestBadCredentialsFailOnceWithoutLeaking(t *testing.T) {
 			t.Errorf("output leaks a token:\n%s", out)
 		}
 	}
-	if _, total := srv.Stats().Snapshot(); total > 3 {
-		t.Errorf("%d requests for a bad token: 401 must not be retried", total)
+	if _, total := srv.Stats().Snapshot(); total != 1 {
+		t.Errorf("%d requests for a bad token, want 1: the credentials are checked once, and 401 is not retried", total)
+	}
+	if n := strings.Count(out, "401"); n != 1 {
+		t.Errorf("the refusal is told %d times, want once:\n%s", n, out)
+	}
+	if _, err := os.Stat(report); !os.IsNotExist(err) {
+		t.Errorf("a report was written although nothing was examined: %v", err)
 	}
 }
 

@@ -37,6 +37,7 @@ var errFailed = errors.New("artprune finished with failures (see the report)")
 
 // Main runs artprune with args and returns the exit code. getenv reads the environment (tests pass their own).
 func Main(ctx context.Context, args []string, streams Streams, getenv func(string) string) int {
+	quietJFrogLog()
 	root := NewRootCmd(streams, getenv)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	jflog "github.com/jfrog/jfrog-client-go/utils/log"
+
+	"github.com/artprune/artprune/artifactory"
+)
+
+// clientOptionsKey is the context key of extra Artifactory client options.
+type clientOptionsKey struct{}
+
+// withClientOptions returns a context whose commands build their Artifactory client with opts appended. It is the
+// tests' way to shorten backoff and timeouts; the command line offers no such knob.
+func withClientOptions(ctx context.Context, opts ...artifactory.Option) context.Context {
+	return context.WithValue(ctx, clientOptionsKey{}, opts)
+}
+
+// clientOptions returns the extra client options carried by ctx, if any.
+func clientOptions(ctx context.Context) []artifactory.Option {
+	opts, _ := ctx.Value(clientOptionsKey{}).([]artifactory.Option)
+	return opts
+}
+
+var quietJFrogOnce sync.Once
+
+// quietJFrogLog silences jfrog-client-go's package-level logger, which by default writes to stderr outside
+// artprune's own logging (server answers on retries, request URLs at debug level). artprune reports every error
+// that matters itself, through its logger and its report.
+func quietJFrogLog() {
+	quietJFrogOnce.Do(func() { jflog.SetLogger(jflog.NewLogger(jflog.ERROR, io.Discard)) })
+}
