@@ -309,7 +309,7 @@ func TestPruneReadOnlyTokenReportsForbidden(t *testing.T) {
 			t.Errorf("%s is reported forbidden %d times, want once:\n%s", f, n, text.stdout)
 		}
 	}
-	if !strings.Contains(text.stdout, "missing Delete permission") || strings.Count(text.stderr, "403") > 0 {
+	if !strings.Contains(text.stdout, "missing Delete permission") || strings.Count(text.stderr, "HTTP 403") > 0 {
 		t.Errorf("the report should explain the 403s once each, and the log not repeat them:\nstdout:\n%s\nstderr:\n%s", text.stdout, text.stderr)
 	}
 }
@@ -362,7 +362,7 @@ func TestBadCredentialsFailOnceWithoutLeaking(t *testing.T) {
 		t.Errorf("exit %d, want %d", res.code, ExitFailure)
 	}
 	out := res.stdout + res.stderr
-	if !strings.Contains(out, "401") || !strings.Contains(out, "access token") {
+	if !strings.Contains(out, "HTTP 401") || !strings.Contains(out, "access token") {
 		t.Errorf("the message does not explain the authentication failure:\n%s", out)
 	}
 	for _, secret := range []string{wrong, testToken} {
@@ -373,7 +373,7 @@ func TestBadCredentialsFailOnceWithoutLeaking(t *testing.T) {
 	if _, total := srv.Stats().Snapshot(); total != 1 {
 		t.Errorf("%d requests for a bad token, want 1: the credentials are checked once, and 401 is not retried", total)
 	}
-	if n := strings.Count(out, "401"); n != 1 {
+	if n := strings.Count(out, "HTTP 401"); n != 1 {
 		t.Errorf("the refusal is told %d times, want once:\n%s", n, out)
 	}
 	if _, err := os.Stat(report); !os.IsNotExist(err) {
