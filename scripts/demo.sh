@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # The demo: start the Artifactory emulator on a free loopback port with the seed story's scenario, run artprune as a
-# dry run, then with --delete, print both reports, and stop the emulator.
+# dry run, then with --delete, print both reports, and stop the emulator. Needs only the two binaries (make build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
+WORK=$(mktemp -d)
 TOKEN="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18081)
-LOG=$(mktemp)
-"$BIN/fakeartifactory" --listen "127.0.0.1:$PORT" --admin-token "$TOKEN" --repo docker-local --scenario seed-story 2>"$LOG" &
+"$BIN/fakeartifactory" --listen 127.0.0.1:0 --addr-file "$WORK/addr" --admin-token "$TOKEN" \
+  --repo docker-local --scenario seed-story 2>"$WORK/emulator.log" &
 EMU=$!
-trap 'kill $EMU 2>/dev/null || true; wait $EMU 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/artifactory/api/system/ping" >/dev/null 2>&1 && break
-  sleep 0.1
+trap 'kill $EMU 2>/dev/null || true; wait $EMU 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 200); do
+  [[ -s $WORK/addr ]] && break
+  kill -0 $EMU 2>/dev/null || { cat "$WORK/emulator.log" >&2; exit 1; }
+  sleep 0.05
 done
-export JF_URL="http://127.0.0.1:$PORT/artifactory" JF_ACCESS_TOKEN="$TOKEN"
+[[ -s $WORK/addr ]] || { echo "the emulator did not start:" >&2; cat "$WORK/emulator.log" >&2; exit 1; }
+export JF_URL="http://$(cat "$WORK/addr")/artifactory" JF_ACCESS_TOKEN="$TOKEN"
+REPORT="${TMPDIR:-/tmp}/artprune-demo-report.json"
 
 echo "== The emulator holds the seed story: my-image:latest overwritten, an untagged push-by-digest index,"
 echo "   a signature referrer, a young push, a single-platform tag, and other-image's nested index."
@@ -22,10 +25,10 @@ echo
 echo "== artprune prune --repo docker-local                (dry run)"
 "$BIN/artprune" prune --repo docker-local --quiet
 echo
-echo "== artprune prune --repo docker-local --delete --report demo-report.json"
-"$BIN/artprune" prune --repo docker-local --quiet --delete --report "${TMPDIR:-/tmp}/artprune-demo-report.json"
+echo "== artprune prune --repo docker-local --delete --report $REPORT"
+"$BIN/artprune" prune --repo docker-local --quiet --delete --report "$REPORT"
 echo
 echo "== a second run finds nothing left to delete"
 "$BIN/artprune" prune --repo docker-local --quiet --delete | tail -n 3
 echo
-echo "JSON report: ${TMPDIR:-/tmp}/artprune-demo-report.json"
+echo "JSON report: $REPORT"

@@ -52,6 +52,7 @@ type options struct {
 	aqlMaxResults int
 	generate      string
 	scenario      string
+	addrFile      string
 	seed          uint64
 	referrers     bool
 	verbose       bool
@@ -87,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.faultSlow, "fault-slow", artifactorytest.DefaultSlow, "delay of the slow fault")
 	fs.IntVar(&o.aqlMaxResults, "aql-max-results", artifactorytest.DefaultAQLMaxResults, "AQL hard limit past which results are trimmed")
 	fs.StringVar(&o.generate, "generate", "", "fill the first --repo with a synthetic Docker repository, e.g. images=50,tags=4,generations=4,platforms=2,attestations=1,referrers=0.1")
+	fs.StringVar(&o.addrFile, "addr-file", "", "once listening, write the address (host:port) to this file: with --listen 127.0.0.1:0, scripts learn the port and know the server is ready")
 	fs.StringVar(&o.scenario, "scenario", "", "fill the first --repo with a named scenario: seed-story (the demo's)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for --generate and fault injection")
 	fs.BoolVar(&o.referrers, "referrers-api", true, "serve the OCI referrers API (false exercises the tag-schema fallback)")
@@ -198,6 +200,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("fakeartifactory listening", "url", "http://"+ln.Addr().String()+"/artifactory/", "items", emu.Store().Len())
+	if o.addrFile != "" {
+		if err := writeFileAtomic(o.addrFile, ln.Addr().String()+"\n"); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("--addr-file: %w", err)
+		}
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -223,4 +231,13 @@ func loadScenario(emu *artifactorytest.Emulator, name string, repos []artifactor
 		return nil
 	}
 	return fmt.Errorf("--scenario %q: unknown (want seed-story)", name)
+}
+
+// writeFileAtomic writes data to path through a temporary file and a rename, so a reader never sees half of it.
+func writeFileAtomic(path, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
