@@ -39,7 +39,11 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	now := e.clock.Now()
 	var res aql.Result
-	e.store.Scan(func(items iter.Seq[*Item]) {
+	scan := e.store.Scan
+	if names, ok := q.Names(); ok { // only items of these names can match: skip the others
+		scan = func(fn func(iter.Seq[*Item])) { e.store.ScanNames(names, fn) }
+	}
+	scan(func(items iter.Seq[*Item]) {
 		res = q.Execute(itemRows(items), now, e.cfg.aqlMaxResults)
 	})
 	if !u.isAdmin() && (len(u.Repos) > 0 || len(u.Exclude) > 0) {

@@ -51,6 +51,7 @@ type Repo struct {
 type Item struct {
 	id         uint64 // 0 once removed
 	slot       int    // index in Store.order
+	nameSlot   int    // index in the name index (nameindex.go)
 	Repo       string
 	Path       string // the parent folder relative to the repository, "." at the root, as AQL reports it
 	Name       string
@@ -186,6 +187,7 @@ type Store struct {
 	deleted  int
 	blobs    map[string]*blob
 	nextID   uint64
+	byName   map[string]*nameList // items by name, for AQL queries on names (nameindex.go)
 }
 
 type itemKey struct{ repo, path string }
@@ -450,6 +452,7 @@ func (s *Store) insertLocked(it *Item) {
 	}
 	it.slot = len(s.order)
 	s.order = append(s.order, it)
+	s.indexNameLocked(it)
 }
 
 // removeLocked removes one item (not its children) and releases its blob.
@@ -468,6 +471,7 @@ func (s *Store) removeLocked(it *Item) {
 			delete(s.blobs, it.blob.sha256)
 		}
 	}
+	s.unindexNameLocked(it)
 	s.deleted++
 	it.id = 0 // marks the order slot dead; compacted lazily
 	if s.deleted > 1024 && s.deleted > len(s.order)/2 {
@@ -571,6 +575,7 @@ func (s *Store) SetProps(repo, full string, props map[string][]string, merge boo
 	s.items[itemKey{repo, full}] = &it
 	s.children[itemKey{repo, strings.TrimPrefix(it.Path, ".")}][it.Name] = &it
 	s.order[it.slot] = &it
+	s.replaceNameLocked(old, &it)
 	old.id = 0 // readers holding the old version still see it; the store does not
 	return nil
 }
