@@ -151,7 +151,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		backoff:  cfg.backoff,
 		log:      log,
 		httpClient: &http.Client{
-			Transport: &retryTransport{next: rt, backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
+			Transport: &retryTransport{next: keepAliveTransport{rt}, backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil
 }
