@@ -23,6 +23,14 @@ const maxJSONDepth = 64
 // exactly. A document with {"manifests":[A],"Manifests":[]} would show an index without children to artprune
 // and with child A to a registry client, and A would be deleted as dangling. Such documents are refused.
 func checkUnambiguous(b []byte) error {
+	if len(b) < 1<<30 && unambiguousFast(b) { // the common case, without allocating
+		return nil
+	}
+	return checkUnambiguousSlow(b)
+}
+
+// checkUnambiguousSlow is checkUnambiguous on a JSON tokenizer, for every document.
+func checkUnambiguousSlow(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	type frame struct {
 		keys map[string]struct{} // nil in an array

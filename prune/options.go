@@ -18,6 +18,8 @@ const (
 	DefaultConcurrency = 4
 	// DefaultMaxDocumentBytes is the largest manifest document the planner reads.
 	DefaultMaxDocumentBytes int64 = 4 << 20
+	// DefaultMeasureLimit is the largest number of folders to delete whose sizes the planner measures.
+	DefaultMeasureLimit = 100_000
 )
 
 // Options configures a [Planner]. The zero value gives the defaults.
@@ -32,6 +34,14 @@ type Options struct {
 	// KeepProperty protects folders whose manifest file carries an Artifactory property: "key=value" matches that
 	// value, "key" any value. Empty disables protection by property.
 	KeepProperty string
+	// MeasureLimit is the largest number of folders to delete whose sizes (RepoPlan.Bytes, FreedBytes and
+	// Folder.Bytes) the planner measures: measuring lists the files of every such folder and the holders of their
+	// checksums, AQL rows in proportion. Above it, and always when negative, the sizes are unknown (RepoPlan.BytesErr
+	// says why) and the plan stands. Zero means [DefaultMeasureLimit].
+	MeasureLimit int
+	// Documents, when not nil, keeps parsed documents between runs (see [DocumentCache]): a document found there
+	// is not read.
+	Documents DocumentCache
 	// Logger receives debug and progress messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -87,6 +97,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxDocumentBytes == 0 {
 		o.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
+	if o.MeasureLimit == 0 {
+		o.MeasureLimit = DefaultMeasureLimit
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

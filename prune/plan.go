@@ -1,10 +1,9 @@
 package prune
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sync/errgroup"
 )
 
 // Reason says why a digest folder is kept. The constants are listed in precedence order: a folder kept for several
@@ -123,8 +121,11 @@ type RepoPlan struct {
 	// Err is non-nil when the repository failed: nothing in it is deleted.
 	Err error
 
-	rechecked   bool
-	inventory   map[string]stamp    // "<folder>/<name>" -> how it was listed
+	rechecked bool
+	// inventory holds how the files that Recheck may list again unchanged were listed: "<folder>/<name>" -> stamp.
+	inventory map[string]stamp
+	// nested maps each digest folder above a listed file's folder to the first such file.
+	nested      map[string]string
 	folderFiles map[string][]File   // folder to delete -> its files
 	holders     map[string][]string // checksum -> folders holding it; "" for a holder outside the repository
 }
@@ -156,6 +157,19 @@ func (p *RepoPlan) Deletions() []Folder {
 	return out
 }
 
+// DeletionCount returns the number of folders to be deleted, without copying them as Deletions does.
+func (p *RepoPlan) DeletionCount() int {
+	n := 0
+	for _, img := range p.Images {
+		for i := range img.Folders {
+			if img.Folders[i].Delete {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Rechecked reports whether [Recheck] confirmed the plan, which [Apply] requires.
 func (p *RepoPlan) Rechecked() bool { return p.rechecked }
 
@@ -168,12 +182,8 @@ type Planner struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	parsed map[string]parseResult // sha256 hex -> parse outcome; read errors are not cached
-}
-
-type parseResult struct {
-	doc *document
-	err error // parse error, without path context
+	parsed map[[32]byte]*docInfo // sha256 -> parse outcome; read errors are not cached
+	plains map[string]*docInfo   // the shared docInfo of documents with neither entries nor subject
 }
 
 // NewPlanner returns a planner reading from src. It rejects invalid options.
@@ -186,7 +196,7 @@ func NewPlanner(src Source, opts Options) (*Planner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid options: %w", err)
 	}
-	return &Planner{src: src, opts: opts, keep: keep, log: opts.Logger, parsed: make(map[string]parseResult)}, nil
+	return &Planner{src: src, opts: opts, keep: keep, log: opts.Logger, parsed: map[[32]byte]*docInfo{}, plains: map[string]*docInfo{}}, nil
 }
 
 // Plan inventories repo and decides, for every digest folder, whether it is deleted or kept and why. It never
@@ -204,22 +214,24 @@ func (p *Planner) Plan(ctx context.Context, repo string) (*RepoPlan, error) {
 	}
 	plan.ServerTime = now
 
-	images, err := p.inventory(ctx, plan)
+	inv, err := p.inventory(ctx, plan)
 	if err != nil {
 		return p.failRepo(plan, fmt.Errorf("listing manifests in repository %s: %w", repo, err))
 	}
-	docs := p.readDocuments(ctx, repo, images)
+	stats := p.readDocuments(ctx, repo, inv)
 	if err := ctx.Err(); err != nil {
 		return p.failRepo(plan, fmt.Errorf("planning repository %s: %w", repo, err))
 	}
-	for _, img := range images {
-		plan.Images = append(plan.Images, p.decide(plan, img, docs))
+	plan.Images = make([]ImagePlan, 0, len(inv.images))
+	for _, img := range inv.images {
+		plan.Images = append(plan.Images, p.decide(plan, inv, img))
 	}
+	inv = nil // the plan holds what is left to know; a million files' records can go
 	p.skipNesting(plan)
 	p.measure(ctx, plan)
 
-	dels := plan.Deletions()
-	p.log.Info("planned repository", "repo", repo, "images", len(plan.Images), "deletions", len(dels),
+	p.log.Info("planned repository", "repo", repo, "images", len(plan.Images), "deletions", plan.DeletionCount(),
+		"documents_read", stats.read.Load(), "documents_from_cache", stats.cached.Load(),
 		"bytes_known", plan.BytesKnown, "bytes", plan.Bytes, "freed_bytes", plan.FreedBytes)
 	return plan, nil
 }
@@ -232,93 +244,22 @@ func (p *Planner) failRepo(plan *RepoPlan, err error) (*RepoPlan, error) {
 	return plan, err
 }
 
-// imageState collects an image's manifest files during the inventory.
-type imageState struct {
-	name    string
-	folders map[string]*folderState // by folder path
-	errs    []error
-}
-
-// folderState is a tag or digest folder and its manifest files.
-type folderState struct {
-	path   string
-	leaf   string // tag name or "sha256:<hex>"
-	digest bool   // a digest folder
-	files  []ManifestFile
-}
-
-// inventory lists and classifies the manifest files of plan.Repo and returns the images, sorted by name, with
-// their folders and files sorted.
-func (p *Planner) inventory(ctx context.Context, plan *RepoPlan) ([]*imageState, error) {
-	repo := plan.Repo
+// inventory lists and classifies the manifest files of plan.Repo (see inventory.go) and returns them with the
+// images sorted by name and the files by image, folder path and name.
+func (p *Planner) inventory(ctx context.Context, plan *RepoPlan) (*inventory, error) {
 	plan.inventory = make(map[string]stamp)
-	var files []ManifestFile
-	err := p.src.Manifests(ctx, repo, func(f ManifestFile) error {
-		key := fileKey(f.Path, f.Name)
-		if f.Repo != repo {
-			return fmt.Errorf("got %s from repository %q: %w", key, f.Repo, ErrIncomplete)
-		}
-		if prev, ok := plan.inventory[key]; ok {
-			if prev.sha256 != f.SHA256 {
-				return fmt.Errorf("%s listed twice with different checksums: %w", key, ErrIncomplete)
-			}
-			return nil
-		}
-		plan.inventory[key] = stampOf(f)
-		files = append(files, f)
-		return nil
-	})
+	// Recheck lists the files changed since ServerTime-RecheckSkew. A file listed now whose times all precede that
+	// (with a minute to spare for timestamps rounded by the query) can only appear there if it changed, so only the
+	// stamps of younger files need keeping.
+	stampsAfter := plan.ServerTime.Add(-RecheckSkew - time.Minute)
+	inv := newInventory()
+	err := p.src.Manifests(ctx, plan.Repo, func(f ManifestFile) error { return p.add(plan, inv, f, stampsAfter) })
 	if err != nil {
 		return nil, err
 	}
-
-	byName := make(map[string]*imageState)
-	for _, f := range files {
-		key := fileKey(f.Path, f.Name)
-		class, image, leaf, perr := classify(f.Path)
-		switch {
-		case class == classIgnored || (f.Name != ManifestName && f.Name != ListManifestName):
-			plan.Ignored++
-			continue
-		case class == classOutside:
-			plan.Malformed = append(plan.Malformed, key)
-			continue
-		}
-		img := byName[image]
-		if img == nil {
-			img = &imageState{name: image, folders: make(map[string]*folderState)}
-			byName[image] = img
-		}
-		if perr != nil {
-			img.errs = append(img.errs, perr)
-		}
-		if !isSHA256Hex(f.SHA256) {
-			img.errs = append(img.errs, fmt.Errorf("manifest file %s: checksum %q is not 64 lowercase hex digits: %w", key, f.SHA256, ErrInvalidDocument))
-		}
-		if newest(f).IsZero() {
-			img.errs = append(img.errs, fmt.Errorf("manifest file %s: no created, modified or updated time, so its age is unknown: %w", key, ErrIncomplete))
-		}
-		fs := img.folders[f.Path]
-		if fs == nil {
-			fs = &folderState{path: f.Path, leaf: leaf, digest: class == classDigest}
-			img.folders[f.Path] = fs
-		}
-		fs.files = append(fs.files, f)
-	}
 	slices.Sort(plan.Malformed)
-
-	images := slices.SortedFunc(maps.Values(byName), func(a, b *imageState) int { return cmp.Compare(a.name, b.name) })
-	for _, img := range images {
-		for _, fs := range img.folders {
-			slices.SortFunc(fs.files, func(a, b ManifestFile) int { return cmp.Compare(a.Name, b.Name) })
-		}
-	}
-	return images, nil
-}
-
-// sortedFolders returns the image's folders sorted by path.
-func (img *imageState) sortedFolders() []*folderState {
-	return slices.SortedFunc(maps.Values(img.folders), func(a, b *folderState) int { return cmp.Compare(a.path, b.path) })
+	inv.finish()
+	return inv, nil
 }
 
 // newest returns the newest of the file's created, modified and updated times.
@@ -332,101 +273,36 @@ func newest(f ManifestFile) time.Time {
 	return t
 }
 
-// docResult is the outcome of reading and parsing one document, by sha256.
-type docResult struct {
-	doc *document
-	err error // with the path that was read
-}
-
-// readDocuments reads and parses, once per distinct sha256, the documents of the images that have not failed.
-func (p *Planner) readDocuments(ctx context.Context, repo string, images []*imageState) map[string]docResult {
-	var reps []ManifestFile // one file per distinct sha256, the first in image and path order
-	seen := make(map[string]bool)
-	for _, img := range images {
-		if len(img.errs) > 0 {
-			continue
-		}
-		for _, fs := range img.sortedFolders() {
-			for _, f := range fs.files {
-				if !seen[f.SHA256] {
-					seen[f.SHA256] = true
-					reps = append(reps, f)
-				}
+// decide marks the image and returns its decisions.
+func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImagePlan {
+	ip := ImagePlan{Name: img.name}
+	files := inv.files[img.start:img.end]
+	// The folders: runs of files, in path order; a run's files are in name order.
+	var runs []int // start of each folder's files; len(runs) folders, the last ending at len(files)
+	digestFolders := 0
+	for i := range files {
+		if i == 0 || !inv.sameFolder(&files[i-1], &files[i]) {
+			runs = append(runs, i)
+			if files[i].digestFolder() {
+				digestFolders++
 			}
 		}
 	}
-
-	results := make([]docResult, len(reps))
-	var g errgroup.Group
-	g.SetLimit(p.opts.Concurrency)
-	for i, f := range reps {
-		g.Go(func() error {
-			results[i] = p.readDocument(ctx, repo, f)
-			return nil
-		})
-	}
-	_ = g.Wait() // the goroutines never fail; their errors are in results
-
-	out := make(map[string]docResult, len(reps))
-	for i, f := range reps {
-		out[f.SHA256] = results[i]
-	}
-	return out
-}
-
-// readDocument reads, verifies and parses the document of f, or takes the parse from the cache.
-func (p *Planner) readDocument(ctx context.Context, repo string, f ManifestFile) docResult {
-	where := repo + "/" + fileKey(f.Path, f.Name)
-	p.mu.Lock()
-	cached, ok := p.parsed[f.SHA256]
-	p.mu.Unlock()
-	if ok {
-		if cached.err != nil {
-			return docResult{err: fmt.Errorf("parsing %s: %w", where, cached.err)}
+	runEnd := func(k int) int {
+		if k+1 < len(runs) {
+			return runs[k+1]
 		}
-		return docResult{doc: cached.doc}
+		return len(files)
 	}
 
-	if err := ctx.Err(); err != nil {
-		return docResult{err: fmt.Errorf("reading %s: %w", where, err)}
-	}
-	limit := p.opts.MaxDocumentBytes
-	if f.Size > limit {
-		return docResult{err: fmt.Errorf("reading %s: listed size %d exceeds the limit of %d bytes: %w", where, f.Size, limit, ErrTooLarge)}
-	}
-	b, err := p.src.ReadFile(ctx, repo, fileKey(f.Path, f.Name), limit)
-	if err != nil {
-		return docResult{err: fmt.Errorf("reading %s: %w", where, err)}
-	}
-	if int64(len(b)) > limit {
-		return docResult{err: fmt.Errorf("reading %s: %d bytes exceed the limit of %d bytes: %w", where, len(b), limit, ErrTooLarge)}
-	}
-	sum := sha256.Sum256(b)
-	if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
-		return docResult{err: fmt.Errorf("reading %s: content sha256 %s, listed checksum %s: %w", where, got, f.SHA256, ErrDigestMismatch)}
-	}
-	doc, err := parseDocument(b)
-	p.mu.Lock()
-	p.parsed[f.SHA256] = parseResult{doc: doc, err: err}
-	p.mu.Unlock()
-	if err != nil {
-		return docResult{err: fmt.Errorf("parsing %s: %w", where, err)}
-	}
-	p.log.Debug("read document", "path", where, "media_type", doc.mediaType, "children", len(doc.children), "subject", doc.subject)
-	return docResult{doc: doc}
-}
-
-// decide marks the image and returns its decisions.
-func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docResult) ImagePlan {
-	ip := ImagePlan{Name: img.name}
-	folders := img.sortedFolders()
 	errs := img.errs
-	for _, fs := range folders {
-		if !fs.digest {
-			ip.Tags = append(ip.Tags, fs.leaf)
+	for k, start := range runs {
+		if !files[start].digestFolder() {
+			ip.Tags = append(ip.Tags, inv.tags[files[start].leaf])
 		}
-		for _, f := range fs.files {
-			if f.Name == ListManifestName {
+		for i := start; i < runEnd(k); i++ {
+			f := &files[i]
+			if f.flags&fileList != 0 {
 				ip.Indexes++
 			} else {
 				ip.Manifests++
@@ -434,53 +310,54 @@ func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docRes
 			if len(img.errs) > 0 {
 				continue // not read
 			}
-			r := docs[f.SHA256]
 			switch {
-			case r.err != nil:
-				errs = append(errs, r.err)
-			case r.doc.checkKind(f.Name) != nil:
-				errs = append(errs, fmt.Errorf("manifest file %s: %w", fileKey(f.Path, f.Name), r.doc.checkKind(f.Name)))
+			case f.flags&fileReadFailed != 0:
+				errs = append(errs, inv.failed[f.sha])
+			case f.doc.checkKind(f.name()) != nil:
+				errs = append(errs, fmt.Errorf("manifest file %s: %w", inv.key(f), f.doc.checkKind(f.name())))
 			}
 		}
 	}
 
 	// The folders' decisions, filled in below.
-	for _, fs := range folders {
-		if !fs.digest {
+	ip.Folders = make([]Folder, 0, digestFolders)
+	for k, start := range runs {
+		first := &files[start]
+		if !first.digestFolder() {
 			continue
 		}
-		fo := Folder{Path: fs.path, Image: img.name, Digest: digest.Digest(fs.leaf), Age: plan.ServerTime.Sub(newest(fs.files[0]))}
-		for _, f := range fs.files {
-			fo.Age = min(fo.Age, plan.ServerTime.Sub(newest(f)))
-			if r := docs[f.SHA256]; r.doc != nil && fo.MediaType == "" {
-				fo.MediaType = r.doc.mediaType
+		path := inv.folderPath(first)
+		fo := Folder{Path: path, Image: img.name, Digest: digest.Digest(path[len(img.name)+1:]), Age: plan.ServerTime.Sub(first.newest())}
+		for i := start; i < runEnd(k); i++ {
+			f := &files[i]
+			fo.Age = min(fo.Age, plan.ServerTime.Sub(f.newest()))
+			if f.doc != nil && f.doc.err == nil && fo.MediaType == "" {
+				fo.MediaType = f.doc.mediaType
 			}
 		}
 		ip.Folders = append(ip.Folders, fo)
 	}
 
 	if len(errs) > 0 {
-		err := errs[0]
-		if len(errs) > 1 {
-			err = fmt.Errorf("%w (and %d more problems)", errs[0], len(errs)-1)
-		}
-		p.skip(plan.Repo, &ip, err)
+		p.skip(plan.Repo, &ip, errFirst(errs))
 		return ip
 	}
 
-	g := &graph{id: make(map[digest.Digest]int32)}
-	folderIDs := make([][]int32, len(folders))
+	g := &graph{id: make(map[[32]byte]int32)}
+	folderIDs := make([][]int32, len(runs))
 	var tagIDs, protectedIDs, youngIDs []int32
-	for i, fs := range folders {
+	for k, start := range runs {
 		var ids []int32
-		if fs.digest {
-			ids = append(ids, g.node(digest.Digest(fs.leaf)))
+		isDigest := files[start].digestFolder()
+		if isDigest {
+			ids = append(ids, g.node(inv.leafDigest(&files[start])))
 		}
 		young, protected := false, false
-		for _, f := range fs.files {
-			ids = append(ids, g.node(digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)))
-			young = young || plan.ServerTime.Sub(newest(f)) < p.opts.MinAge
-			protected = protected || p.keep.match(f.Properties)
+		for i := start; i < runEnd(k); i++ {
+			f := &files[i]
+			ids = append(ids, g.node(f.sha))
+			young = young || plan.ServerTime.Sub(f.newest()) < p.opts.MinAge
+			protected = protected || f.flags&fileProtected != 0
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
@@ -489,9 +366,9 @@ func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docRes
 			g.fwd[ids[j-1]] = append(g.fwd[ids[j-1]], ids[j])
 			g.fwd[ids[j]] = append(g.fwd[ids[j]], ids[j-1])
 		}
-		folderIDs[i] = ids
+		folderIDs[k] = ids
 		switch {
-		case !fs.digest:
+		case !isDigest:
 			tagIDs = append(tagIDs, ids...)
 		case protected:
 			protectedIDs = append(protectedIDs, ids...)
@@ -501,8 +378,8 @@ func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docRes
 		}
 	}
 
-	missing := make(map[digest.Digest]bool)
-	ref := func(from int32, to digest.Digest, subject bool) {
+	missing := make(map[[32]byte]bool)
+	ref := func(from int32, to [32]byte, subject bool) {
 		v, ok := g.id[to]
 		if !ok {
 			missing[to] = true
@@ -513,24 +390,28 @@ func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docRes
 			g.rev[v] = append(g.rev[v], from)
 		}
 	}
-	done := make(map[string]bool)
-	for _, fs := range folders {
-		for _, f := range fs.files {
-			if done[f.SHA256] {
-				continue
-			}
-			done[f.SHA256] = true
-			doc := docs[f.SHA256].doc
-			u := g.id[digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)]
-			for _, c := range doc.children {
-				ref(u, c, false)
-			}
-			if doc.subject != "" {
-				ref(u, doc.subject, true)
-			}
+	done := make(map[[32]byte]bool)
+	for i := range files {
+		f := &files[i]
+		if done[f.sha] {
+			continue
+		}
+		done[f.sha] = true
+		u := g.id[f.sha]
+		for _, c := range f.doc.children {
+			ref(u, c, false)
+		}
+		if f.doc.hasSubject {
+			ref(u, f.doc.subject, true)
 		}
 	}
-	ip.MissingRefs = slices.Sorted(maps.Keys(missing))
+	if len(missing) > 0 {
+		ip.MissingRefs = make([]digest.Digest, 0, len(missing))
+		for d := range missing {
+			ip.MissingRefs = append(ip.MissingRefs, digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(d[:])))
+		}
+		slices.Sort(ip.MissingRefs)
+	}
 
 	// Tags first, with referrers of what tags keep; then protected, then young roots, each closed over index
 	// entries, subjects and referrers. A node keeps the label of the first phase that reaches it.
@@ -540,8 +421,8 @@ func (p *Planner) decide(plan *RepoPlan, img *imageState, docs map[string]docRes
 	g.spread(g.seed(youngIDs, ReasonYoung), ReasonYoung, true)
 
 	i := 0
-	for k, fs := range folders {
-		if !fs.digest {
+	for k, start := range runs {
+		if !files[start].digestFolder() {
 			continue
 		}
 		fo := &ip.Folders[i]
@@ -572,19 +453,13 @@ func (p *Planner) skip(repo string, ip *ImagePlan, err error) {
 // recursively, so deleting it would take them along. Docker image names cannot contain "sha256:" segments, so
 // this only guards against layouts the planner does not understand.
 func (p *Planner) skipNesting(plan *RepoPlan) {
-	nested := make(map[string]string) // folder -> the first listed file in a subfolder of it
-	for key := range plan.inventory {
-		folder, _, _ := cutLast(key)
-		for dir, _, ok := cutLast(folder); ok; dir, _, ok = cutLast(dir) {
-			if prev, seen := nested[dir]; !seen || key < prev {
-				nested[dir] = key
-			}
-		}
+	if len(plan.nested) == 0 {
+		return
 	}
 	for i := range plan.Images {
 		ip := &plan.Images[i]
 		for _, fo := range ip.Folders {
-			below, ok := nested[fo.Path]
+			below, ok := plan.nested[fo.Path]
 			if !fo.Delete || !ok {
 				continue
 			}
@@ -597,14 +472,14 @@ func (p *Planner) skipNesting(plan *RepoPlan) {
 // graph is the reference graph of one image. Nodes are digests; forward edges go from a digest to its index
 // entries, its subject and the other digests of its folder; referrer edges go from a subject to its referrers.
 type graph struct {
-	id    map[digest.Digest]int32
+	id    map[[32]byte]int32
 	fwd   [][]int32
 	rev   [][]int32
 	label []Reason // "" while unmarked
 }
 
 // node returns the node of d, adding it if needed.
-func (g *graph) node(d digest.Digest) int32 {
+func (g *graph) node(d [32]byte) int32 {
 	if id, ok := g.id[d]; ok {
 		return id
 	}
@@ -661,6 +536,12 @@ func (g *graph) spread(queue []int32, r Reason, referrers bool) {
 
 // measure fills in the bytes of the folders to delete. A failure leaves the bytes unknown; the plan stands.
 func (p *Planner) measure(ctx context.Context, plan *RepoPlan) {
+	n := plan.DeletionCount()
+	if n > 0 && (p.opts.MeasureLimit < 0 || n > p.opts.MeasureLimit) {
+		plan.BytesErr = fmt.Errorf("the sizes of the %d folders to delete were not measured: %w", n, errNotMeasured(p.opts.MeasureLimit))
+		p.log.Info("bytes not measured", "repo", plan.Repo, "folders", n, "measure_limit", max(p.opts.MeasureLimit, 0))
+		return
+	}
 	var folders []string
 	want := make(map[string]bool)
 	for _, f := range plan.Deletions() {
@@ -712,6 +593,15 @@ func (p *Planner) measure(ctx context.Context, plan *RepoPlan) {
 	}
 	plan.BytesKnown = true
 	plan.updateBytes()
+}
+
+// errNotMeasured says why sizes were not measured.
+func errNotMeasured(limit int) error {
+	if limit < 0 {
+		return errors.New("measuring is off")
+	}
+	return fmt.Errorf("more than the limit of %d (listing the files of every folder to delete and the holders of "+
+		"their checksums costs AQL rows in proportion)", limit)
 }
 
 // updateBytes computes the byte figures of the current deletions from the measured files and holders.
