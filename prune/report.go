@@ -147,8 +147,19 @@ type KeptReport struct {
 
 // NewReport builds the report of a run from its plans, in their order, and the results of [Apply] (matched by
 // repository; nil when dryRun). Without a result, a planned deletion is [OutcomeWouldDelete] in a dry run and
-// [OutcomeNotAttempted] otherwise.
+// [OutcomeNotAttempted] otherwise. [WriteReportJSON] and [WriteReportText] write the same report without holding
+// it, for runs with very many folders.
 func NewReport(dryRun bool, plans []*RepoPlan, results []*ApplyResult) *Report {
+	r, reporters := newReportHead(dryRun, plans, results)
+	for i, rep := range reporters {
+		r.Repositories[i] = rep.full()
+	}
+	return r
+}
+
+// newReportHead returns the report with every repository's head (see repoReporter.head), and the reporters that
+// give the rest.
+func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult) (*Report, []*repoReporter) {
 	r := &Report{SchemaVersion: ReportSchemaVersion, DryRun: dryRun, Note: ReportNote, Repositories: []RepoReport{}}
 	byRepo := make(map[string]*ApplyResult)
 	for _, res := range results {
@@ -158,25 +169,39 @@ func NewReport(dryRun bool, plans []*RepoPlan, results []*ApplyResult) *Report {
 	}
 	totalBytes, totalFreed := int64(0), int64(0)
 	bytesKnown := true
+	var reporters []*repoReporter
 	for _, plan := range plans {
-		rr := newRepoReport(dryRun, plan, byRepo[plan.Repo])
-		r.Repositories = append(r.Repositories, rr)
-		r.Totals.add(rr.Summary)
-		if rr.Summary.Bytes == nil {
+		rep := newRepoReporter(dryRun, plan, byRepo[plan.Repo])
+		reporters = append(reporters, rep)
+		r.Repositories = append(r.Repositories, rep.head)
+		r.Totals.add(rep.head.Summary)
+		if rep.head.Summary.Bytes == nil {
 			bytesKnown = false
 		} else {
-			totalBytes += *rr.Summary.Bytes
-			totalFreed += *rr.Summary.FreedBytesEstimate
+			totalBytes += *rep.head.Summary.Bytes
+			totalFreed += *rep.head.Summary.FreedBytesEstimate
 		}
 	}
 	if bytesKnown {
 		r.Totals.Bytes, r.Totals.FreedBytesEstimate = &totalBytes, &totalFreed
 	}
-	return r
+	return r, reporters
 }
 
-func newRepoReport(dryRun bool, plan *RepoPlan, res *ApplyResult) RepoReport {
-	rr := RepoReport{
+// repoReporter builds the report of one repository piece by piece.
+type repoReporter struct {
+	dryRun   bool
+	plan     *RepoPlan
+	outcomes map[string]Deletion
+	// head is the repository's report with its summary complete but its images, deletions and kept folders
+	// empty: they come from eachImage, eachDeletion and eachKept.
+	head RepoReport
+}
+
+func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporter {
+	rep := &repoReporter{dryRun: dryRun, plan: plan, outcomes: map[string]Deletion{}}
+	rr := &rep.head
+	*rr = RepoReport{
 		Repo:           plan.Repo,
 		MinAgeSeconds:  int64(plan.MinAge / time.Second),
 		Images:         []ImageReport{},
@@ -193,10 +218,9 @@ func newRepoReport(dryRun bool, plan *RepoPlan, res *ApplyResult) RepoReport {
 		rr.Error = plan.Err.Error()
 		s.FailedRepositories = 1
 	}
-	outcomes := make(map[string]Deletion)
 	if res != nil {
 		for _, d := range res.Deletions {
-			outcomes[d.Path] = d
+			rep.outcomes[d.Path] = d
 		}
 		if res.Err != nil {
 			rr.ApplyError = res.Err.Error()
@@ -205,21 +229,9 @@ func newRepoReport(dryRun bool, plan *RepoPlan, res *ApplyResult) RepoReport {
 	s.MalformedFiles = len(plan.Malformed)
 	s.IgnoredFiles = plan.Ignored
 
-	for _, img := range plan.Images {
-		ir := ImageReport{
-			Image:             img.Name,
-			Tags:              append([]string{}, img.Tags...),
-			Indexes:           img.Indexes,
-			Manifests:         img.Manifests,
-			DigestFolders:     len(img.Folders),
-			ChangedFiles:      append([]string{}, img.Changed...),
-			MissingReferences: []string{},
-		}
-		for _, d := range img.MissingRefs {
-			ir.MissingReferences = append(ir.MissingReferences, string(d))
-		}
+	for i := range plan.Images {
+		img := &plan.Images[i]
 		if img.Err != nil {
-			ir.Error = img.Err.Error()
 			s.FailedImages++
 		}
 		if len(img.Changed) > 0 {
@@ -231,42 +243,15 @@ func newRepoReport(dryRun bool, plan *RepoPlan, res *ApplyResult) RepoReport {
 		s.Manifests += img.Manifests
 		s.DigestFolders += len(img.Folders)
 		s.MissingReferences += len(img.MissingRefs)
-
-		for _, fo := range img.Folders {
+		for j := range img.Folders {
+			fo := &img.Folders[j]
 			if !fo.Delete {
-				kr := KeptReport{Image: fo.Image, Path: fo.Path, Digest: string(fo.Digest), Reason: string(fo.Reason), AgeSeconds: seconds(fo.Age)}
-				if fo.Err != nil {
-					kr.Error = fo.Err.Error()
-				}
-				rr.Kept = append(rr.Kept, kr)
 				s.Kept.add(fo.Reason)
 				continue
 			}
-			ir.Deletions++
 			s.Deletions++
-			dr := DeletionReport{
-				Image: fo.Image, Path: fo.Path, Digest: string(fo.Digest), MediaType: fo.MediaType,
-				AgeSeconds: seconds(fo.Age), Age: HumanDuration(fo.Age),
-			}
-			if plan.BytesKnown {
-				b := fo.Bytes
-				dr.Bytes = &b
-			}
-			switch d, ok := outcomes[fo.Path]; {
-			case ok:
-				dr.Outcome = string(d.Outcome)
-				if d.Err != nil {
-					dr.Error = d.Err.Error()
-				}
-			case dryRun:
-				dr.Outcome = string(OutcomeWouldDelete)
-			default:
-				dr.Outcome = string(OutcomeNotAttempted)
-			}
-			s.Outcomes.add(Outcome(dr.Outcome))
-			rr.Deletions = append(rr.Deletions, dr)
+			s.Outcomes.add(Outcome(rep.outcome(fo)))
 		}
-		rr.Images = append(rr.Images, ir)
 	}
 	if plan.BytesKnown {
 		b, f := plan.Bytes, plan.FreedBytes
@@ -274,6 +259,104 @@ func newRepoReport(dryRun bool, plan *RepoPlan, res *ApplyResult) RepoReport {
 	} else if plan.BytesErr != nil {
 		rr.BytesError = plan.BytesErr.Error()
 	}
+	return rep
+}
+
+// outcome returns the outcome of the planned deletion of fo, and its error if any.
+func (rep *repoReporter) outcome(fo *Folder) string {
+	switch d, ok := rep.outcomes[fo.Path]; {
+	case ok:
+		return string(d.Outcome)
+	case rep.dryRun:
+		return string(OutcomeWouldDelete)
+	}
+	return string(OutcomeNotAttempted)
+}
+
+// eachImage calls fn with the report of every image, in order, until fn returns an error.
+func (rep *repoReporter) eachImage(fn func(ImageReport) error) error {
+	for i := range rep.plan.Images {
+		img := &rep.plan.Images[i]
+		ir := ImageReport{
+			Image:             img.Name,
+			Tags:              append([]string{}, img.Tags...),
+			Indexes:           img.Indexes,
+			Manifests:         img.Manifests,
+			DigestFolders:     len(img.Folders),
+			ChangedFiles:      append([]string{}, img.Changed...),
+			MissingReferences: make([]string, 0, len(img.MissingRefs)),
+		}
+		for _, d := range img.MissingRefs {
+			ir.MissingReferences = append(ir.MissingReferences, string(d))
+		}
+		if img.Err != nil {
+			ir.Error = img.Err.Error()
+		}
+		for j := range img.Folders {
+			if img.Folders[j].Delete {
+				ir.Deletions++
+			}
+		}
+		if err := fn(ir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachDeletion calls fn with the report of every planned deletion, in order, until fn returns an error.
+func (rep *repoReporter) eachDeletion(fn func(DeletionReport) error) error {
+	for i := range rep.plan.Images {
+		for j := range rep.plan.Images[i].Folders {
+			fo := &rep.plan.Images[i].Folders[j]
+			if !fo.Delete {
+				continue
+			}
+			dr := DeletionReport{
+				Image: fo.Image, Path: fo.Path, Digest: string(fo.Digest), MediaType: fo.MediaType,
+				AgeSeconds: seconds(fo.Age), Age: HumanDuration(fo.Age), Outcome: rep.outcome(fo),
+			}
+			if rep.plan.BytesKnown {
+				b := fo.Bytes
+				dr.Bytes = &b
+			}
+			if d, ok := rep.outcomes[fo.Path]; ok && d.Err != nil {
+				dr.Error = d.Err.Error()
+			}
+			if err := fn(dr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// eachKept calls fn with the report of every kept digest folder, in order, until fn returns an error.
+func (rep *repoReporter) eachKept(fn func(KeptReport) error) error {
+	for i := range rep.plan.Images {
+		for j := range rep.plan.Images[i].Folders {
+			fo := &rep.plan.Images[i].Folders[j]
+			if fo.Delete {
+				continue
+			}
+			kr := KeptReport{Image: fo.Image, Path: fo.Path, Digest: string(fo.Digest), Reason: string(fo.Reason), AgeSeconds: seconds(fo.Age)}
+			if fo.Err != nil {
+				kr.Error = fo.Err.Error()
+			}
+			if err := fn(kr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// full returns the repository's whole report.
+func (rep *repoReporter) full() RepoReport {
+	rr := rep.head
+	_ = rep.eachImage(func(ir ImageReport) error { rr.Images = append(rr.Images, ir); return nil })
+	_ = rep.eachDeletion(func(dr DeletionReport) error { rr.Deletions = append(rr.Deletions, dr); return nil })
+	_ = rep.eachKept(func(kr KeptReport) error { rr.Kept = append(rr.Kept, kr); return nil })
 	return rr
 }
 
@@ -356,11 +439,43 @@ const dryRunBanner = "*** DRY RUN: nothing was deleted ***"
 // a banner at the top and the bottom.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
+	tw.report(r, func(i int) repoLists {
+		rr := &r.Repositories[i]
+		return repoLists{
+			deletions: func(fn func(DeletionReport) error) error {
+				for _, d := range rr.Deletions {
+					if err := fn(d); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			images: func(fn func(ImageReport) error) error {
+				for _, img := range rr.Images {
+					if err := fn(img); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		}
+	})
+	return tw.err
+}
+
+// repoLists gives the long lists of a repository's report one element at a time.
+type repoLists struct {
+	deletions func(func(DeletionReport) error) error
+	images    func(func(ImageReport) error) error
+}
+
+// report writes r, whose repositories' lists come from lists.
+func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 	if r.DryRun {
 		tw.printf("%s\n", dryRunBanner)
 	}
-	for _, rr := range r.Repositories {
-		tw.repo(r.DryRun, rr)
+	for i, rr := range r.Repositories {
+		tw.repo(r.DryRun, rr, lists(i))
 	}
 	t := r.Totals
 	tw.printf("total: %d repositories (%d failed), %d images (%d skipped, %d changed), %d digest folders, kept %d, %s\n",
@@ -370,7 +485,6 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.DryRun {
 		tw.printf("%s\n", dryRunBanner)
 	}
-	return tw.err
 }
 
 // textWriter keeps the first write error.
@@ -411,7 +525,7 @@ func escapeInvisible(s string) string {
 	return b.String()
 }
 
-func (tw *textWriter) repo(dryRun bool, rr RepoReport) {
+func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 	s := rr.Summary
 	tw.printf("repository %s (server time %s, min age %s)\n", rr.Repo, orDash(rr.ServerTime), HumanDuration(time.Duration(rr.MinAgeSeconds)*time.Second))
 	if rr.Error != "" {
@@ -439,7 +553,7 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport) {
 		tw.printf(" (%s)", strings.Join(kept, ", "))
 	}
 	tw.printf("; %s\n", deletionSummary(dryRun, s))
-	for _, d := range rr.Deletions {
+	_ = lists.deletions(func(d DeletionReport) error {
 		size := "size unknown"
 		if d.Bytes != nil {
 			size = HumanBytes(*d.Bytes)
@@ -448,15 +562,17 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport) {
 		if d.Error != "" {
 			tw.printf("      %s\n", indent(d.Error))
 		}
-	}
-	for _, img := range rr.Images {
+		return tw.err
+	})
+	_ = lists.images(func(img ImageReport) error {
 		if img.Error != "" {
 			tw.printf("  %s\n", indent(img.Error))
 		}
 		if len(img.ChangedFiles) > 0 {
 			tw.printf("  image %s changed during the run, its deletions withdrawn: %s\n", img.Image, strings.Join(img.ChangedFiles, ", "))
 		}
-	}
+		return tw.err
+	})
 	if s.MissingReferences > 0 {
 		tw.printf("  missing references: %d (digests referenced within an image that has no folder for them; not an error)\n", s.MissingReferences)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +27,7 @@ type pruneOptions struct {
 	pageSize    int
 	verbose     bool
 	quiet       bool
+	perf        perfFlags
 }
 
 // minAgeWarning is the grace period below which artprune warns: a multi-arch push writes children before the index.
@@ -65,6 +65,7 @@ Exit codes: 0 success; 1 a failure happened (nothing unsafe was done); 2 usage e
 	f.StringVarP(&o.output, "output", "o", "text", "output format on stdout: text or json")
 	f.StringVar(&o.reportFile, "report", "", "also write the JSON report to this file")
 	f.IntVar(&o.pageSize, "page-size", artifactory.DefaultPageSize, "AQL rows per page")
+	o.perf.register(f)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log details to stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "log only errors to stderr")
 	return cmd
@@ -94,7 +95,7 @@ func (o *pruneOptions) validate() error {
 	if o.verbose && o.quiet {
 		return usageErrorf("--verbose and --quiet contradict each other")
 	}
-	return nil
+	return o.perf.validate()
 }
 
 func (o *pruneOptions) logger(stderr io.Writer) *slog.Logger {
@@ -125,19 +126,21 @@ func (o *pruneOptions) run(ctx context.Context, stdout, stderr io.Writer, getenv
 		log.Warn("the grace period is short: a multi-arch push writes its children before its index, and a push-by-digest "+
 			"index may come minutes later; children of a push in progress could look dangling", "min_age", o.minAge.String())
 	}
-	planner, err := prune.NewPlanner(client, prune.Options{MinAge: time.Duration(o.minAge), Concurrency: o.concurrency, Logger: log})
+	popts := prune.Options{MinAge: time.Duration(o.minAge), Concurrency: o.concurrency, Logger: log}
+	o.perf.plannerOptions(&popts)
+	planner, err := prune.NewPlanner(client, popts)
 	if err != nil {
 		return usageError{err}
 	}
 	plans, results := o.pruneAll(ctx, client, planner, log)
-	report := prune.NewReport(!o.delete, plans, results)
-	if err := o.writeReport(stdout, report); err != nil {
+	totals, err := o.writeReport(stdout, plans, results)
+	if err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted (%w): the report says what was deleted and what remains", context.Cause(ctx))
 	}
-	if failed(report) {
+	if failedTotals(totals) {
 		return errFailed
 	}
 	return nil
@@ -160,7 +163,7 @@ func (o *pruneOptions) pruneAll(ctx context.Context, client *artifactory.Client,
 		if err := prune.Recheck(ctx, client, plan); err != nil {
 			log.Error("re-check failed: nothing is deleted in this repository", "repo", repo, "error", err)
 		}
-		log.Info("deleting", "repo", repo, "folders", len(plan.Deletions()))
+		log.Info("deleting", "repo", repo, "folders", plan.DeletionCount())
 		res := prune.Apply(ctx, client, plan, o.concurrency)
 		results = append(results, res)
 	}
@@ -185,34 +188,37 @@ func (o *pruneOptions) planRepo(ctx context.Context, client *artifactory.Client,
 		}
 		return plan
 	}
-	log.Info("planned", "repo", repo, "images", len(plan.Images), "to_delete", len(plan.Deletions()),
+	log.Info("planned", "repo", repo, "images", len(plan.Images), "to_delete", plan.DeletionCount(),
 		"took", time.Since(began).Round(time.Millisecond))
 	return plan
 }
 
-func (o *pruneOptions) writeReport(stdout io.Writer, report *prune.Report) error {
+// writeReport writes the report to stdout and to --report, streaming it: a report of a million folders is written
+// as it is made, never held whole.
+func (o *pruneOptions) writeReport(stdout io.Writer, plans []*prune.RepoPlan, results []*prune.ApplyResult) (prune.Summary, error) {
+	dryRun := !o.delete
 	if o.reportFile != "" {
-		if err := writeJSONFile(o.reportFile, report); err != nil {
-			return fmt.Errorf("write the report: %w", err)
+		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {
+			_, err := prune.WriteReportJSON(w, dryRun, plans, results)
+			return err
+		})
+		if err != nil {
+			return prune.Summary{}, fmt.Errorf("write the report: %w", err)
 		}
 	}
 	if o.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return prune.WriteReportJSON(stdout, dryRun, plans, results)
 	}
-	return report.WriteText(stdout)
+	return prune.WriteReportText(stdout, dryRun, plans, results)
 }
 
-// writeJSONFile writes v as JSON to path atomically: a reader never sees half a report.
-func writeJSONFile(path string, v any) error {
+// writeFileAtomically writes path through a temporary file renamed over it: a reader never sees half of it.
+func writeFileAtomically(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(dirOf(path), ".artprune-report-*")
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(tmp)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
@@ -233,8 +239,10 @@ func dirOf(path string) string {
 
 // failed reports whether the run had a failure worth exit code 1: a repository or an image that could not be
 // evaluated, or a deletion that was refused, failed or not attempted.
-func failed(r *prune.Report) bool {
-	t := r.Totals
+func failed(r *prune.Report) bool { return failedTotals(r.Totals) }
+
+// failedTotals is failed on a report's totals.
+func failedTotals(t prune.Summary) bool {
 	return t.FailedRepositories > 0 || t.FailedImages > 0 ||
 		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0
 }
