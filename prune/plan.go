@@ -120,6 +120,11 @@ type RepoPlan struct {
 	BytesErr error
 	// Err is non-nil when the repository failed: nothing in it is deleted.
 	Err error
+	// ExcludedImages lists, sorted, the images the caller left out of the inventory (artprune's --include-image and
+	// --exclude-image); the planner never sees them. The report lists them.
+	ExcludedImages []string
+	// NotApplied lists the entries of an approved plan (artprune apply) not deleted, with why; the report lists them.
+	NotApplied []NotAppliedReport
 
 	rechecked bool
 	// inventory holds how the files that Recheck may list again unchanged were listed: "<folder>/<name>" -> stamp.

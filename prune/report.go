@@ -31,6 +31,23 @@ type Report struct {
 	Note         string       `json:"note"`
 	Totals       Summary      `json:"totals"`
 	Repositories []RepoReport `json:"repositories"`
+	// SkippedRepositories lists the repositories that a --repo glob or --all-repos matched but that are not
+	// pruned (remote, virtual, federated, not Docker), with why.
+	SkippedRepositories []SkippedRepository `json:"skipped_repositories"`
+}
+
+// ReportOption adds to a report what the plans do not hold.
+type ReportOption func(*Report)
+
+// WithSkippedRepositories lists the repositories a pattern matched but that were not pruned.
+func WithSkippedRepositories(skipped []SkippedRepository) ReportOption {
+	return func(r *Report) { r.SkippedRepositories = append(r.SkippedRepositories, skipped...) }
+}
+
+// SkippedRepository is a repository matched by a pattern but not pruned.
+type SkippedRepository struct {
+	Repo   string `json:"repo"`
+	Reason string `json:"reason"`
 }
 
 // Summary holds the counts of one repository, or of all of them in Report.Totals.
@@ -53,6 +70,10 @@ type Summary struct {
 	MissingReferences int `json:"missing_references"`
 	MalformedFiles    int `json:"malformed_files"`
 	IgnoredFiles      int `json:"ignored_files"`
+	// ExcludedImages counts the images left out by --include-image and --exclude-image: neither read nor judged.
+	ExcludedImages int `json:"excluded_images"`
+	// NotApplied counts the entries of an approved plan (artprune apply) that were not deleted.
+	NotApplied int `json:"not_applied"`
 	// Bytes is the size of the files in the planned deletions; null when unknown.
 	Bytes *int64 `json:"bytes"`
 	// FreedBytesEstimate is the storage freed once the Trash Can is emptied and garbage collection runs; null when
@@ -71,6 +92,7 @@ type KeptCounts struct {
 	Protected        int `json:"protected"`
 	Young            int `json:"young"`
 	ChangedDuringRun int `json:"changed_during_run"`
+	NotApproved      int `json:"not_approved"`
 }
 
 // OutcomeCounts counts planned deletions by [Outcome].
@@ -104,6 +126,16 @@ type RepoReport struct {
 	Kept []KeptReport `json:"kept"`
 	// MalformedFiles lists manifest files outside any image ("<folder>/<name>").
 	MalformedFiles []string `json:"malformed_files"`
+	// ExcludedImages lists the images left out by --include-image and --exclude-image, sorted.
+	ExcludedImages []string `json:"excluded_images"`
+	// NotApplied lists the entries of an approved plan (artprune apply) that were not deleted, with why.
+	NotApplied []NotAppliedReport `json:"not_applied"`
+}
+
+// NotAppliedReport is an entry of an approved plan that artprune apply did not delete.
+type NotAppliedReport struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
 }
 
 // ImageReport is the report of one image.
@@ -149,18 +181,29 @@ type KeptReport struct {
 // repository; nil when dryRun). Without a result, a planned deletion is [OutcomeWouldDelete] in a dry run and
 // [OutcomeNotAttempted] otherwise. [WriteReportJSON] and [WriteReportText] write the same report without holding
 // it, for runs with very many folders.
-func NewReport(dryRun bool, plans []*RepoPlan, results []*ApplyResult) *Report {
-	r, reporters := newReportHead(dryRun, plans, results)
+func NewReport(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts ...ReportOption) *Report {
+	r, reporters := newReportHead(dryRun, plans, results, opts...)
 	for i, rep := range reporters {
 		r.Repositories[i] = rep.full()
 	}
 	return r
 }
 
+// NewReportHead returns the report without its long lists (images, deletions and kept folders of each
+// repository): the totals and each repository's summary, for metrics and summaries.
+func NewReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts ...ReportOption) *Report {
+	r, _ := newReportHead(dryRun, plans, results, opts...)
+	return r
+}
+
 // newReportHead returns the report with every repository's head (see repoReporter.head), and the reporters that
 // give the rest.
-func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult) (*Report, []*repoReporter) {
-	r := &Report{SchemaVersion: ReportSchemaVersion, DryRun: dryRun, Note: ReportNote, Repositories: []RepoReport{}}
+func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts ...ReportOption) (*Report, []*repoReporter) {
+	r := &Report{SchemaVersion: ReportSchemaVersion, DryRun: dryRun, Note: ReportNote, Repositories: []RepoReport{},
+		SkippedRepositories: []SkippedRepository{}}
+	for _, o := range opts {
+		o(r)
+	}
 	byRepo := make(map[string]*ApplyResult)
 	for _, res := range results {
 		if res != nil {
@@ -208,6 +251,8 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 		Deletions:      []DeletionReport{},
 		Kept:           []KeptReport{},
 		MalformedFiles: append([]string{}, plan.Malformed...),
+		ExcludedImages: []string{},
+		NotApplied:     []NotAppliedReport{},
 	}
 	if !plan.ServerTime.IsZero() {
 		rr.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
@@ -228,6 +273,10 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 	}
 	s.MalformedFiles = len(plan.Malformed)
 	s.IgnoredFiles = plan.Ignored
+	rr.ExcludedImages = append(rr.ExcludedImages, plan.ExcludedImages...)
+	s.ExcludedImages = len(plan.ExcludedImages)
+	rr.NotApplied = append(rr.NotApplied, plan.NotApplied...)
+	s.NotApplied = len(plan.NotApplied)
 
 	for i := range plan.Images {
 		img := &plan.Images[i]
@@ -379,6 +428,8 @@ func (k *KeptCounts) add(r Reason) {
 		k.Young++
 	case ReasonChanged:
 		k.ChangedDuringRun++
+	case ReasonNotApproved:
+		k.NotApproved++
 	}
 }
 
@@ -414,6 +465,8 @@ func (s *Summary) add(o Summary) {
 	s.MissingReferences += o.MissingReferences
 	s.MalformedFiles += o.MalformedFiles
 	s.IgnoredFiles += o.IgnoredFiles
+	s.ExcludedImages += o.ExcludedImages
+	s.NotApplied += o.NotApplied
 	k, ok := &s.Kept, o.Kept
 	k.Total += ok.Total
 	k.ImageSkipped += ok.ImageSkipped
@@ -423,6 +476,7 @@ func (s *Summary) add(o Summary) {
 	k.Protected += ok.Protected
 	k.Young += ok.Young
 	k.ChangedDuringRun += ok.ChangedDuringRun
+	k.NotApproved += ok.NotApproved
 	c, oc := &s.Outcomes, o.Outcomes
 	c.WouldDelete += oc.WouldDelete
 	c.Deleted += oc.Deleted
@@ -476,6 +530,9 @@ func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 	}
 	for i, rr := range r.Repositories {
 		tw.repo(r.DryRun, rr, lists(i))
+	}
+	for _, sk := range r.SkippedRepositories {
+		tw.printf("skipped repository %s: %s\n", sk.Repo, sk.Reason)
 	}
 	t := r.Totals
 	tw.printf("total: %d repositories (%d failed), %d images (%d skipped, %d changed), %d digest folders, kept %d, %s\n",
@@ -543,6 +600,7 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 	}{
 		{ReasonImageSkipped, k.ImageSkipped}, {ReasonTagDigest, k.TagDigest}, {ReasonTagged, k.Tagged},
 		{ReasonReferrer, k.Referrer}, {ReasonProtected, k.Protected}, {ReasonYoung, k.Young}, {ReasonChanged, k.ChangedDuringRun},
+		{ReasonNotApproved, k.NotApproved},
 	} {
 		if c.n > 0 {
 			kept = append(kept, fmt.Sprintf("%s %d", c.r, c.n))
@@ -575,6 +633,12 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 	})
 	if s.MissingReferences > 0 {
 		tw.printf("  missing references: %d (digests referenced within an image that has no folder for them; not an error)\n", s.MissingReferences)
+	}
+	if len(rr.ExcludedImages) > 0 {
+		tw.printf("  excluded images (not read, not judged): %d: %s\n", len(rr.ExcludedImages), strings.Join(rr.ExcludedImages, ", "))
+	}
+	for _, na := range rr.NotApplied {
+		tw.printf("  not applied: %s: %s\n", na.Path, indent(na.Why))
 	}
 	for _, m := range rr.MalformedFiles {
 		tw.printf("  malformed: %s is outside any image, ignored\n", m)

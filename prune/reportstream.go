@@ -10,8 +10,8 @@ import (
 
 // WriteReportText writes the report of a run as [Report.WriteText] writes NewReport(dryRun, plans, results), without
 // building it: the lines of a million deletions are written as they are made. It returns the report's totals.
-func WriteReportText(w io.Writer, dryRun bool, plans []*RepoPlan, results []*ApplyResult) (Summary, error) {
-	r, reporters := newReportHead(dryRun, plans, results)
+func WriteReportText(w io.Writer, dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts ...ReportOption) (Summary, error) {
+	r, reporters := newReportHead(dryRun, plans, results, opts...)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	tw := &textWriter{w: bw}
 	tw.report(r, func(i int) repoLists {
@@ -26,8 +26,8 @@ func WriteReportText(w io.Writer, dryRun bool, plans []*RepoPlan, results []*App
 // WriteReportJSON writes the report of a run as indented JSON, byte for byte what json.MarshalIndent(NewReport(dryRun,
 // plans, results), "", "  ") and a newline are (or json.Encoder with SetIndent("", "  ")), without building it:
 // each image, deletion and kept folder is encoded and written on its own. It returns the report's totals.
-func WriteReportJSON(w io.Writer, dryRun bool, plans []*RepoPlan, results []*ApplyResult) (Summary, error) {
-	r, reporters := newReportHead(dryRun, plans, results)
+func WriteReportJSON(w io.Writer, dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts ...ReportOption) (Summary, error) {
+	r, reporters := newReportHead(dryRun, plans, results, opts...)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err := writeReportJSON(bw, r, reporters)
 	if err == nil {
