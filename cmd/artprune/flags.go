@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/artprune/artprune/artifactory"
+	"github.com/artprune/artprune/internal/config"
 )
 
 // JFrog CLI environment variables artprune reads.
@@ -31,8 +32,16 @@ type connFlags struct {
 	user         string
 	password     string
 	passwordFile string
+	serverID     string
 	insecureTLS  bool
 	caCert       string
+
+	// fromConfig holds the connection keys of the --config file; they rank below the environment.
+	fromConfig connLayer
+	// serverIDFromConfig is a server-id key of the --config file.
+	serverIDFromConfig string
+	// jfrogConfig returns the path of the JFrog CLI configuration (tests point it elsewhere).
+	jfrogConfig func(getenv func(string) string) string
 }
 
 func (c *connFlags) register(f *pflag.FlagSet) {
@@ -42,60 +51,148 @@ func (c *connFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&c.user, "user", "", "user for basic authentication (env "+envUser+")")
 	f.StringVar(&c.password, "password", "", "password, API key or token for --user (env "+envPassword+")")
 	f.StringVar(&c.passwordFile, "password-file", "", "file holding the password for --user")
+	f.StringVar(&c.serverID, "server-id", "", "take the URL and credentials of this server of the JFrog CLI configuration (jf c add), from $JFROG_CLI_HOME_DIR or ~/.jfrog")
 	f.BoolVar(&c.insecureTLS, "insecure-tls", false, "skip TLS certificate verification (unsafe; prefer --ca-cert)")
 	f.StringVar(&c.caCert, "ca-cert", "", "PEM file of CA certificates to trust in addition to the system's")
 }
 
-// resolved holds the connection settings after flags, files and environment are combined.
+// connKeys are the flags whose --config values rank below the environment (see connFlags.resolve).
+var connKeys = []string{"url", "access-token", "access-token-file", "user", "password", "password-file", "server-id"}
+
+// setFromConfig records the config file's value of a connection key.
+func (c *connFlags) setFromConfig(key, value string) {
+	l := &c.fromConfig
+	switch key {
+	case "url":
+		l.url = value
+	case "access-token":
+		l.token = value
+	case "access-token-file":
+		l.tokenFile = value
+	case "user":
+		l.user = value
+	case "password":
+		l.password = value
+	case "password-file":
+		l.passwordFile = value
+	case "server-id":
+		c.serverIDFromConfig = value
+	}
+}
+
+// resolved holds the connection settings after flags, files and the environment are combined.
 type resolved struct {
 	url, token, user, password string
 }
 
-// resolve combines flags, files and the environment: flags win. Credential flags of any kind make artprune ignore
-// the credential variables, so that a flag never mixes with a variable meant for another user.
+// connLayer is one source of connection settings.
+type connLayer struct {
+	name                                                string
+	url, token, tokenFile, user, password, passwordFile string
+}
+
+func (l connLayer) hasCreds() bool {
+	return l.token != "" || l.tokenFile != "" || l.user != "" || l.password != "" || l.passwordFile != ""
+}
+
+// resolve combines, from the highest rank to the lowest: the flags, the JFrog CLI server named by --server-id,
+// the environment (JF_URL, JF_ACCESS_TOKEN, JF_USER, JF_PASSWORD), the --config file's keys, and the server named
+// by the file's server-id. The URL comes from the first source that has one; the credentials all come from the
+// first source that has any, so that a token never mixes with a user meant for another account.
 func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
-	r := resolved{url: c.url, token: c.token, user: c.user, password: c.password}
-	if r.url == "" {
-		r.url = getenv(envURL)
+	flags := connLayer{name: "flags", url: c.url, token: c.token, tokenFile: c.tokenFile, user: c.user, password: c.password, passwordFile: c.passwordFile}
+	env := connLayer{name: "environment", url: getenv(envURL), token: getenv(envToken)}
+	if env.token == "" {
+		env.user, env.password = getenv(envUser), getenv(envPassword)
+	}
+	file := c.fromConfig
+	file.name = "config file"
+	layers := []connLayer{flags}
+	if c.serverID != "" {
+		l, err := c.serverLayer(getenv, c.serverID)
+		if err != nil {
+			return resolved{}, err
+		}
+		layers = append(layers, l)
+	}
+	layers = append(layers, env, file)
+	if c.serverIDFromConfig != "" && c.serverID == "" {
+		l, err := c.serverLayer(getenv, c.serverIDFromConfig)
+		if err != nil {
+			return resolved{}, err
+		}
+		layers = append(layers, l)
+	}
+
+	var r resolved
+	for _, l := range layers {
+		if r.url == "" {
+			r.url = l.url
+		}
 	}
 	if r.url == "" {
-		return r, usageErrorf("no Artifactory URL: give --url or set %s", envURL)
+		return r, usageErrorf("no Artifactory URL: give --url, set %s, or name a JFrog CLI server with --server-id", envURL)
 	}
-	if c.token != "" && c.tokenFile != "" {
-		return r, usageErrorf("give --access-token or --access-token-file, not both")
+	for _, l := range layers {
+		if !l.hasCreds() {
+			continue
+		}
+		creds, err := l.credentials()
+		creds.url = r.url
+		return creds, err
 	}
-	if c.password != "" && c.passwordFile != "" {
-		return r, usageErrorf("give --password or --password-file, not both")
+	return r, usageErrorf("no credentials: give --access-token-file (or --access-token, or --user with --password-file), set %s, or use --server-id", envToken)
+}
+
+// credentials reads the layer's credential files and checks that its credentials make sense together.
+func (l connLayer) credentials() (resolved, error) {
+	r := resolved{url: "", token: l.token, user: l.user, password: l.password}
+	where := ""
+	if l.name != "flags" {
+		where = " (" + l.name + ")"
+	}
+	if l.token != "" && l.tokenFile != "" {
+		return r, usageErrorf("give --access-token or --access-token-file, not both%s", where)
+	}
+	if l.password != "" && l.passwordFile != "" {
+		return r, usageErrorf("give --password or --password-file, not both%s", where)
 	}
 	var err error
-	if c.tokenFile != "" {
-		if r.token, err = readSecretFile(c.tokenFile, "--access-token-file"); err != nil {
+	if l.tokenFile != "" {
+		if r.token, err = readSecretFile(l.tokenFile, "--access-token-file"); err != nil {
 			return r, err
 		}
 	}
-	if c.passwordFile != "" {
-		if r.password, err = readSecretFile(c.passwordFile, "--password-file"); err != nil {
+	if l.passwordFile != "" {
+		if r.password, err = readSecretFile(l.passwordFile, "--password-file"); err != nil {
 			return r, err
-		}
-	}
-	credFlags := r.token != "" || r.user != "" || r.password != ""
-	if !credFlags {
-		r.token = getenv(envToken)
-		if r.token == "" {
-			r.user, r.password = getenv(envUser), getenv(envPassword)
 		}
 	}
 	switch {
-	case r.token != "" && (r.user != "" || (r.password != "" && credFlags)):
-		return r, usageErrorf("give an access token or a user and password, not both")
-	case r.token == "" && r.user == "" && r.password == "":
-		return r, usageErrorf("no credentials: give --access-token-file (or --access-token, or --user with --password-file), or set %s", envToken)
+	case r.token != "" && (r.user != "" || (r.password != "" && l.name != "environment")):
+		return r, usageErrorf("give an access token or a user and password, not both%s", where)
 	case r.token == "" && r.user == "":
-		return r, usageErrorf("--password needs --user")
+		return r, usageErrorf("--password needs --user%s", where)
 	case r.token == "" && r.password == "":
-		return r, usageErrorf("--user needs --password or --password-file")
+		return r, usageErrorf("--user needs --password or --password-file%s", where)
 	}
 	return r, nil
+}
+
+// serverLayer reads server id of the JFrog CLI configuration.
+func (c *connFlags) serverLayer(getenv func(string) string, id string) (connLayer, error) {
+	path := ""
+	if c.jfrogConfig != nil {
+		path = c.jfrogConfig(getenv)
+	} else {
+		home, _ := os.UserHomeDir()
+		path = config.JFrogConfigPath(getenv, home)
+	}
+	s, err := config.LoadJFrogServer(path, id)
+	if err != nil {
+		return connLayer{}, usageError{err}
+	}
+	return connLayer{name: "JFrog CLI server " + id, url: s.ArtifactoryURL, token: s.AccessToken, user: s.User, password: s.Password}, nil
 }
 
 func readSecretFile(path, flag string) (string, error) {

@@ -20,7 +20,8 @@ func main() {
 // runProcess runs artprune as a process: arguments, streams and environment from os, SIGINT and SIGTERM mapped to
 // cancellation of parent's child context, and the exit code returned.
 func runProcess(parent context.Context) int {
-	ctx, cancel := context.WithCancelCause(parent)
+	clean := new(atomic.Bool) // serve sets it when a signal made it shut down cleanly: exit 0
+	ctx, cancel := context.WithCancelCause(withCleanShutdownFlag(parent, clean))
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	var got atomic.Value // the first signal received
@@ -36,7 +37,7 @@ func runProcess(parent context.Context) int {
 	}()
 	code := Main(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Getenv)
 	signal.Stop(sigs)
-	if sig, ok := got.Load().(os.Signal); ok {
+	if sig, ok := got.Load().(os.Signal); ok && !clean.Load() {
 		code = signalExit(sig)
 	}
 	return code

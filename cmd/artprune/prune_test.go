@@ -332,7 +332,15 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", e, []string{"prune", "--repo", "x", "--dry-run"}, "unknown flag"},
 		{"token and user", e, []string{"prune", "--repo", "x", "--access-token", "a", "--user", "u", "--password", "p"}, "not both"},
 		{"url with credentials", e, []string{"prune", "--repo", "x", "--url", "http://u:pw@127.0.0.1/artifactory"}, "must not carry credentials"},
-		{"glob repo", e, []string{"prune", "--repo", "docker-*"}, "want a repository key"},
+		{"bad repo glob", e, []string{"prune", "--repo", "docker-["}, "syntax error"},
+		{"repo with a slash", e, []string{"prune", "--repo", "docker/local"}, "want a repository key"},
+		{"bad image glob", e, []string{"prune", "--repo", "x", "--exclude-image", "/abs"}, "image glob"},
+		{"bad keep property", e, []string{"prune", "--repo", "x", "--keep-property", "=v"}, "--keep-property"},
+		{"bad log format", e, []string{"prune", "--repo", "x", "--log-format", "xml"}, "--log-format"},
+		{"bad pushgateway", e, []string{"prune", "--repo", "x", "--pushgateway", "gw:9091"}, "--pushgateway"},
+		{"plan without out", e, []string{"plan", "--repo", "x"}, "--out is required"},
+		{"apply without plan", e, []string{"apply"}, "the plan file"},
+		{"serve too often", e, []string{"serve", "--repo", "x", "--every", "10s"}, "--every"},
 		{"missing token file", e, []string{"prune", "--repo", "x", "--access-token-file", "/nonexistent/token"}, "--access-token-file"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artprune/artprune/artifactory"
+	"github.com/artprune/artprune/internal/metrics"
+	"github.com/artprune/artprune/internal/planfile"
+	"github.com/artprune/artprune/internal/progress"
+	"github.com/artprune/artprune/prune"
+)
+
+// session is a configured artprune: the flags, the logger, the progress display and the Artifactory client. One
+// session runs once (prune, plan, apply) or many times (serve).
+type session struct {
+	flags  *runFlags
+	sel    selection
+	images imageFilter
+	log    *slog.Logger
+	prog   progress.Reporter
+	bars   *progress.Bars
+	client *artifactory.Client
+}
+
+// open applies --config, validates, and connects: refused credentials or an untrusted certificate give one
+// message before any repository is looked at.
+func (o *runFlags) open(cmd *cobra.Command, getenv func(string) string, sel selection) (*session, error) {
+	return o.openWith(cmd, getenv, sel, true)
+}
+
+func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel selection, allowBars bool) (*session, error) {
+	if err := o.applyConfig(cmd); err != nil {
+		return nil, err
+	}
+	if o.hasSelection {
+		sel = o.selection() // the config file may have set them
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	images, err := newImageFilter(sel.includes, sel.excludes)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	prog, logw, bars := o.progressFor(stderr, allowBars)
+	log := o.logger(logw)
+	if prog == nil {
+		prog = progress.NewLog(log)
+	}
+	s := &session{flags: o, sel: sel, images: images, log: log, prog: prog, bars: bars}
+	copts := append([]artifactory.Option{artifactory.WithPageSize(o.pageSize)}, o.perf.clientOptions(o.concurrency)...)
+	client, err := o.conn.client(getenv, log, append(copts, clientOptions(ctx)...)...)
+	if err != nil {
+		s.closeProgress()
+		return nil, err
+	}
+	s.client = client
+	if sel.planURL != "" && sel.planURL != client.BaseURL() {
+		s.closeProgress()
+		return nil, usageErrorf("the plan was made against %s, not %s: apply it to the same Artifactory", sel.planURL, client.BaseURL())
+	}
+	if err := client.CheckCredentials(ctx); err != nil {
+		s.closeProgress()
+		return nil, err
+	}
+	if sel.minAge < minAgeWarning {
+		log.Warn("the grace period is short: a multi-arch push writes its children before its index, and a push-by-digest "+
+			"index may come minutes later; children of a push in progress could look dangling", "min_age", prune.HumanDuration(sel.minAge))
+	}
+	return s, nil
+}
+
+// closeProgress ends the progress bars, if any; logs go to stderr again.
+func (s *session) closeProgress() {
+	if s.bars != nil {
+		s.bars.Close()
+		s.bars = nil
+		s.log = s.flags.logger(os.Stderr)
+	}
+}
+
+// runSpec says what one run does beyond planning.
+type runSpec struct {
+	delete bool
+	// approved, for apply, is the plan whose folders alone may be deleted.
+	approved *planfile.Plan
+	// capture records the evidence a plan file needs.
+	capture bool
+}
+
+// runOutput is what one run produced.
+type runOutput struct {
+	dryRun   bool
+	plans    []*prune.RepoPlan
+	results  []*prune.ApplyResult
+	skipped  []prune.SkippedRepository
+	evidence map[string]map[string][]planfile.Manifest // repo -> digest folder -> manifests
+	began    time.Time
+	took     time.Duration
+	// err is a failure before any repository was looked at (the repository list could not be read).
+	err error
+}
+
+// run plans every repository and, when spec says so, re-checks and applies each plan. It never returns early on
+// a repository's failure: that failure is in the repository's plan, and the others go on.
+func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
+	out := &runOutput{dryRun: !spec.delete, began: time.Now(), evidence: map[string]map[string][]planfile.Manifest{}}
+	defer func() { out.took = time.Since(out.began) }()
+	repos := s.sel.repos
+	if spec.approved != nil {
+		repos = nil
+		for _, r := range spec.approved.Repositories {
+			if r.Error == "" {
+				repos = append(repos, r.Repo)
+			}
+		}
+	} else {
+		res, err := s.resolveRepos(ctx)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		repos = res.Repos
+		for _, sk := range res.Skipped {
+			s.log.Warn("repository skipped", "repo", sk.Repo, "reason", sk.Reason)
+			out.skipped = append(out.skipped, prune.SkippedRepository{Repo: sk.Repo, Reason: sk.Reason})
+		}
+	}
+
+	var base prune.Source = s.client
+	if s.sel.keepProperty != "" {
+		base = artifactory.KeepSource{Client: s.client, Property: s.sel.keepProperty}
+	}
+	src := newRunSource(base, s.images, s.prog, spec.capture || spec.approved != nil)
+	popts := prune.Options{MinAge: s.sel.minAge, Concurrency: s.flags.concurrency, KeepProperty: s.sel.keepProperty, Logger: s.log}
+	s.flags.perf.plannerOptions(&popts)
+	planner, err := prune.NewPlanner(src, popts)
+	if err != nil {
+		out.err = usageError{err}
+		return out
+	}
+	for _, repo := range repos {
+		if ctx.Err() != nil {
+			out.plans = append(out.plans, failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
+			continue
+		}
+		plan := s.planRepo(ctx, planner, src, repo)
+		plan.ExcludedImages = src.excludedImages(repo)
+		out.evidence[repo] = src.evidenceOf(repo)
+		out.plans = append(out.plans, plan)
+		if !spec.delete {
+			continue
+		}
+		if plan.Err != nil {
+			if spec.approved != nil {
+				approve(plan, spec.approved, out.evidence[repo])
+			}
+			continue
+		}
+		if err := prune.Recheck(ctx, src, plan); err != nil {
+			s.log.Error("re-check failed: nothing is deleted in this repository", "repo", repo, "error", err)
+		}
+		if spec.approved != nil {
+			approve(plan, spec.approved, out.evidence[repo])
+		}
+		n := plan.DeletionCount()
+		if plan.Err == nil {
+			s.log.Info("deleting", "repo", repo, "folders", n)
+		}
+		ph := s.prog.Start(repo, progress.PhaseDeletes, int64(n))
+		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		ph.Done()
+		out.results = append(out.results, res)
+	}
+	return out
+}
+
+// resolveRepos turns --repo patterns and --all-repos into repositories, listing the server's repositories only
+// when a glob or --all-repos needs them.
+func (s *session) resolveRepos(ctx context.Context) (artifactory.Resolution, error) {
+	needList := s.sel.allRepos
+	for _, r := range s.sel.repos {
+		needList = needList || artifactory.IsGlob(r)
+	}
+	var list []artifactory.RepoSummary
+	if needList {
+		var err error
+		if list, err = s.client.Repositories(ctx); err != nil {
+			return artifactory.Resolution{}, err
+		}
+	}
+	res, err := artifactory.ResolveRepositories(s.sel.repos, s.sel.allRepos, list)
+	if err != nil {
+		return res, err
+	}
+	if len(res.Repos) == 0 {
+		return res, errors.New("no local Docker repository to prune: --all-repos found none visible to this user")
+	}
+	s.log.Debug("repositories", "prune", res.Repos, "skipped", len(res.Skipped))
+	return res, nil
+}
+
+func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string) *prune.RepoPlan {
+	if err := s.client.CheckDockerLocal(ctx, repo); err != nil {
+		s.log.Error("repository refused", "repo", repo, "error", err)
+		return failedPlan(repo, err)
+	}
+	s.log.Info("planning", "repo", repo)
+	began := time.Now()
+	plan, err := planner.Plan(ctx, repo)
+	src.endDocuments(repo)
+	if err != nil {
+		s.log.Error("planning failed: nothing is deleted in this repository", "repo", repo, "error", err)
+		if plan == nil {
+			return failedPlan(repo, err)
+		}
+		if plan.Err == nil {
+			plan.Err = err
+		}
+		return plan
+	}
+	s.log.Info("planned", "repo", repo, "images", len(plan.Images), "to_delete", plan.DeletionCount(),
+		"excluded_images", len(src.excludedImages(repo)), "took", time.Since(began).Round(time.Millisecond))
+	return plan
+}
+
+// publish writes what a run produced: the report on stdout and to --report, the Markdown summary, the metrics
+// file and the Pushgateway. It returns errFailed for a run with failures, and an error for an interrupted one.
+func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput) error {
+	if out.err != nil {
+		s.publishMetrics(ctx, out, nil, false)
+		return out.err
+	}
+	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped)}
+	o := s.flags
+	if o.reportFile != "" {
+		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {
+			_, err := prune.WriteReportJSON(w, out.dryRun, out.plans, out.results, opts...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("write the report: %w", err)
+		}
+	}
+	var err error
+	if stdout != nil {
+		if o.output == "json" {
+			_, err = prune.WriteReportJSON(stdout, out.dryRun, out.plans, out.results, opts...)
+		} else {
+			_, err = prune.WriteReportText(stdout, out.dryRun, out.plans, out.results, opts...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	head := prune.NewReportHead(out.dryRun, out.plans, out.results, opts...)
+	ok := ctx.Err() == nil && !failed(head)
+	if o.summaryMarkdown != "" {
+		if err := appendMarkdown(o.summaryMarkdown, head, out.took); err != nil {
+			s.log.Error("writing the Markdown summary failed", "file", o.summaryMarkdown, "error", err)
+		}
+	}
+	s.publishMetrics(ctx, out, head, ok)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted (%w): the report says what was deleted and what remains", context.Cause(ctx))
+	}
+	if !ok {
+		return errFailed
+	}
+	return nil
+}
+
+// publishMetrics writes --metrics-file and pushes to --pushgateway; failures are logged, not fatal: the run's
+// outcome is the report's.
+func (s *session) publishMetrics(ctx context.Context, out *runOutput, head *prune.Report, ok bool) {
+	run := metrics.Run{Report: head, Finished: time.Now(), Duration: out.took, Success: ok}
+	if f := s.flags.metricsFile; f != "" {
+		if err := metrics.WriteTextfile(f, run); err != nil {
+			s.log.Error("writing the metrics file failed", "file", f, "error", err)
+		}
+	}
+	if u := s.flags.pushgateway; u != "" {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := metrics.Push(pctx, u, "artprune", run, nil); err != nil {
+			s.log.Error("pushing metrics failed", "error", err)
+		}
+	}
+}
+
+// appendMarkdown appends the summary to path: $GITHUB_STEP_SUMMARY is shared by the steps of a job.
+func appendMarkdown(path string, r *prune.Report, took time.Duration) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := r.WriteMarkdown(f, took); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
