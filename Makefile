@@ -8,7 +8,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build test race vet fmt demo clean e2e
-.PHONY: fuzz
+.PHONY: fuzz image completions
 
 all: build
 
@@ -39,6 +39,16 @@ fmt:
 ## demo: artprune's main job against the embedded emulator, on the seed story's scenario: dry run, then --delete
 demo: build
 	./scripts/demo.sh
+
+## image: the container image (multi-stage Dockerfile: static, non-root), stamped like the binary; needs Docker
+IMAGE ?= artprune:$(VERSION)
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
+
+## completions: shell completion scripts in bin/completions (artprune completion bash|zsh|fish|powershell)
+completions: build
+	mkdir -p $(BIN)/completions
+	for sh in bash zsh fish powershell; do $(BIN)/artprune completion $$sh > $(BIN)/completions/artprune.$$sh; done
 
 clean:
 	rm -rf $(BIN)
