@@ -49,6 +49,8 @@ type clientConfig struct {
 	userAgent             string
 	transport             http.RoundTripper
 	log                   *slog.Logger
+	rate                  float64 // requests per second; 0: no limit
+	maxInFlight           int     // 0: no cap
 }
 
 // Option configures a Client.
@@ -151,7 +153,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		backoff:  cfg.backoff,
 		log:      log,
 		httpClient: &http.Client{
-			Transport: &retryTransport{next: keepAliveTransport{rt}, backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
+			Transport: &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil
 }
