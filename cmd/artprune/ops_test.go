@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -477,3 +478,42 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 var _ = artifactorytest.PermRead
+
+// TestProgressOffATerminal: with stderr not a terminal (a buffer, as in CI), there are no bars, only a log line at
+// the end of each phase with its count; --log-format json makes every line JSON.
+func TestProgressOffATerminal(t *testing.T) {
+	srv, sc := newSeedServer(t)
+	res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete")
+	if res.code != ExitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	if strings.ContainsAny(res.stderr, "\r\x1b") {
+		t.Errorf("terminal control characters on a non-terminal stderr: %q", res.stderr)
+	}
+	for _, want := range []string{"phase=inventory count=19", "phase=documents", "phase=deletes count=" + strconv.Itoa(len(sc.Dangling))} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	res = runCLI(t, env(srv), "prune", "--repo", "docker-other", "--log-format", "json")
+	if res.code != ExitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	phases := 0
+	for line := range strings.SplitSeq(strings.TrimSpace(res.stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("not a JSON log line: %q", line)
+			continue
+		}
+		if m["msg"] == "phase done" {
+			phases++
+		}
+	}
+	if phases != 2 {
+		t.Errorf("%d phase lines in a dry run, want 2 (inventory, documents)", phases)
+	}
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-other", "-q"); res.stderr != "" {
+		t.Errorf("--quiet still logs:\n%s", res.stderr)
+	}
+}

@@ -74,6 +74,13 @@ func TestSecretsNeverShow(t *testing.T) {
 	envBasic := map[string]string{"JF_URL": url, "JF_USER": "admin", "JF_PASSWORD": adminSecret}
 	envAll := map[string]string{"JF_URL": url, "JF_ACCESS_TOKEN": adminSecret, "JF_USER": "admin", "JF_PASSWORD": wrongPassword}
 	envURL := map[string]string{"JF_URL": url}
+	jfHome := filepath.Join(dir, "jfhome")
+	if err := os.Mkdir(jfHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(jfHome, "jfrog-cli.conf.v6"), []byte(`{"servers":[{"serverId":"emu","artifactoryUrl":"`+url+`","accessToken":"`+adminSecret+`"}],"version":"6"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	runs := []struct {
 		name  string
@@ -97,6 +104,12 @@ func TestSecretsNeverShow(t *testing.T) {
 		{"token twice", envAll, []string{"prune", "--repo", "x", "--access-token", adminSecret, "--access-token-file", tokenFile}, []int{2}, 0},
 		{"token and password", envURL, []string{"prune", "--repo", "x", "--access-token", adminSecret, "--user", "admin", "--password", wrongPassword}, []int{2}, 0},
 		{"bad flag value", envAll, []string{"prune", "--repo", "x", "--concurrency", "many", "--access-token", adminSecret}, []int{2}, 0},
+		{"plan, token flag", envURL, []string{"plan", "--repo", "docker-*", "-v", "--access-token", adminSecret, "--out", report("plan"),
+			"--metrics-file", filepath.Join(dir, "plan.prom"), "--summary-markdown", filepath.Join(dir, "plan.md")}, []int{0}, 0},
+		{"apply, token file", envURL, []string{"apply", report("plan"), "-v", "--access-token-file", tokenFile, "--report", report("r7")}, []int{0}, 0},
+		{"config file with a token", envURL, []string{"prune", "--config", write("cfg.yaml", "access-token: "+adminSecret+"\nrepo: docker-local\nlog-format: json\n"), "-v"}, []int{0}, 0},
+		{"config file with a wrong token", envURL, []string{"prune", "--config", write("bad.yaml", "access-token: "+wrongToken+"\nrepo: docker-local\n"), "-v"}, []int{1}, 0},
+		{"server-id", map[string]string{"JFROG_CLI_HOME_DIR": jfHome}, []string{"prune", "--server-id", "emu", "--repo", "docker-local", "-v"}, []int{0}, 0},
 		{"version", envAll, []string{"version"}, []int{0}, 0},
 		{"help", envAll, []string{"--help"}, []int{0}, 0},
 		{"prune help", envAll, []string{"prune", "--help", "--access-token", adminSecret}, []int{0}, 0},
@@ -123,6 +136,9 @@ func TestSecretsNeverShow(t *testing.T) {
 	}
 	reports := 0
 	for _, e := range entries {
+		if e.IsDir() { // the JFrog CLI home: an input
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +146,7 @@ func TestSecretsNeverShow(t *testing.T) {
 		if strings.HasSuffix(e.Name(), ".json") {
 			reports++
 		}
-		if e.Name() == "token" || e.Name() == "password" || e.Name() == "wrong" {
+		if e.Name() == "token" || e.Name() == "password" || e.Name() == "wrong" || strings.HasSuffix(e.Name(), ".yaml") {
 			continue
 		}
 		if l := leaks(string(data)); len(l) > 0 {
