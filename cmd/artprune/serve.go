@@ -40,7 +40,8 @@ after one that failed (use it for readiness or alerting, not liveness: a failed 
 On SIGTERM or SIGINT it stops scheduling, lets the current run stop as prune does (no new deletion starts, those
 in flight finish), shuts the HTTP server down and exits 0.
 
-Every prune flag applies to each run; --report, --summary-markdown and --metrics-file are rewritten after each.`,
+Every prune flag applies to each run; --report and --metrics-file are rewritten after each, --summary-markdown
+is appended to (as for CI job summaries), and --pushgateway is pushed to.`,
 		Example: `  artprune serve --every 6h --listen :9090 --config /etc/artprune/config.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
