@@ -6,6 +6,7 @@ import "iter"
 // lazily; an item replaced in place (SetProps) takes its predecessor's hole-free slot.
 type nameList struct {
 	items []*Item
+	ids   []uint64 // ids[i] is items[i].id, read without touching the item
 	holes int
 }
 
@@ -20,6 +21,7 @@ func (s *Store) indexNameLocked(it *Item) {
 	}
 	it.nameSlot = len(nl.items)
 	nl.items = append(nl.items, it)
+	nl.ids = append(nl.ids, it.id)
 }
 
 func (s *Store) unindexNameLocked(it *Item) {
@@ -30,15 +32,15 @@ func (s *Store) unindexNameLocked(it *Item) {
 	nl.items[it.nameSlot] = nil
 	nl.holes++
 	if nl.holes > 1024 && nl.holes > len(nl.items)/2 {
-		live := nl.items[:0]
-		for _, x := range nl.items {
+		live, ids := nl.items[:0], nl.ids[:0]
+		for i, x := range nl.items {
 			if x != nil {
 				x.nameSlot = len(live)
-				live = append(live, x)
+				live, ids = append(live, x), append(ids, nl.ids[i])
 			}
 		}
 		clear(nl.items[len(live):])
-		nl.items, nl.holes = live, 0
+		nl.items, nl.ids, nl.holes = live, ids, 0
 	}
 }
 
@@ -55,29 +57,38 @@ func (s *Store) replaceNameLocked(old, it *Item) {
 func (s *Store) ScanNames(names []string, fn func(items iter.Seq[*Item])) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var lists [][]*Item
+	var lists []*nameList
 	for _, n := range names {
 		if nl := s.byName[n]; nl != nil && len(nl.items) > nl.holes {
-			lists = append(lists, nl.items)
+			lists = append(lists, nl)
 		}
 	}
 	fn(func(yield func(*Item) bool) {
+		if len(lists) == 1 {
+			for _, it := range lists[0].items {
+				if it != nil && it.id != 0 && !yield(it) {
+					return
+				}
+			}
+			return
+		}
 		// A k-way merge on the items' ids, which grow in database order (a replaced item keeps its id).
 		pos := make([]int, len(lists))
 		for {
 			best := -1
+			var bestID uint64
 			for i, l := range lists {
-				for pos[i] < len(l) && l[pos[i]] == nil {
+				for pos[i] < len(l.items) && l.items[pos[i]] == nil {
 					pos[i]++
 				}
-				if pos[i] < len(l) && (best < 0 || l[pos[i]].id < lists[best][pos[best]].id) {
-					best = i
+				if pos[i] < len(l.items) && (best < 0 || l.ids[pos[i]] < bestID) {
+					best, bestID = i, l.ids[pos[i]]
 				}
 			}
 			if best < 0 {
 				return
 			}
-			it := lists[best][pos[best]]
+			it := lists[best].items[pos[best]]
 			pos[best]++
 			if it.id != 0 && !yield(it) {
 				return
