@@ -77,7 +77,8 @@ type imageState struct {
 	id         int32 // index in the listing order
 	name       string
 	errs       []error
-	start, end int // its files, files[start:end], once sorted
+	start, end int       // its files, files[start:end], once sorted
+	files      []fileRec // its files once split off (see inventory.split)
 }
 
 func newInventory() *inventory {
@@ -348,4 +349,13 @@ func unhex(c byte) byte {
 		return c - '0'
 	}
 	return c - 'a' + 10
+}
+
+// split gives every image its own copy of its files and drops the inventory's slice, so that deciding an image
+// can free its records: the plan's folders grow while the records shrink.
+func (inv *inventory) split() {
+	for _, img := range inv.images {
+		img.files = slices.Clone(inv.files[img.start:img.end])
+	}
+	inv.files = nil
 }

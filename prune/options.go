@@ -19,7 +19,7 @@ const (
 	// DefaultMaxDocumentBytes is the largest manifest document the planner reads.
 	DefaultMaxDocumentBytes int64 = 4 << 20
 	// DefaultMeasureLimit is the largest number of folders to delete whose sizes the planner measures.
-	DefaultMeasureLimit = 100_000
+	DefaultMeasureLimit = 25_000
 )
 
 // Options configures a [Planner]. The zero value gives the defaults.

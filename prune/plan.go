@@ -228,8 +228,10 @@ func (p *Planner) Plan(ctx context.Context, repo string) (*RepoPlan, error) {
 		return p.failRepo(plan, fmt.Errorf("planning repository %s: %w", repo, err))
 	}
 	plan.Images = make([]ImagePlan, 0, len(inv.images))
+	inv.split()
 	for _, img := range inv.images {
 		plan.Images = append(plan.Images, p.decide(plan, inv, img))
+		img.files = nil
 	}
 	inv = nil // the plan holds what is left to know; a million files' records can go
 	p.skipNesting(plan)
@@ -281,7 +283,7 @@ func newest(f ManifestFile) time.Time {
 // decide marks the image and returns its decisions.
 func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImagePlan {
 	ip := ImagePlan{Name: img.name}
-	files := inv.files[img.start:img.end]
+	files := img.files
 	// The folders: runs of files, in path order; a run's files are in name order.
 	var runs []int // start of each folder's files; len(runs) folders, the last ending at len(files)
 	digestFolders := 0
