@@ -9,6 +9,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build test race vet fmt demo clean e2e
 .PHONY: fuzz image completions
+.PHONY: bench bench-scale bench-go
 
 all: build
 
@@ -58,3 +59,19 @@ clean:
 ## checked against docs/comparison.md (E2E_UPDATE=1 make e2e rewrites it). A few minutes on 2 cores.
 e2e: build
 	$(GO) test -tags e2e -count=1 -v ./e2e/...
+
+## bench: the shell script of skopeo#2497 (real jq, parallel, skopeo; scripts/jf) against artprune prune --delete, each
+## on a fresh emulator holding the same generated repository, 10 ms per request: time, requests by class, peak RSS,
+## deletions; checks that artprune deletes a superset of what the script deletes safely. About 5 minutes; results in
+## .cache/bench, BENCH_UPDATE=1 rewrites the measured section of docs/benchmarks.md (settings: scripts/bench/bench.sh)
+bench: build
+	./scripts/bench/bench.sh
+
+## bench-scale: artprune dry runs at 10,000, 100,000 and 1,000,000 manifest folders (no latency): time and peak RSS,
+## a table and a plot. About 10 minutes and 12 GiB for the emulator; BENCH_UPDATE=1 rewrites docs/benchmarks.md
+bench-scale: build
+	./scripts/bench/bench-scale.sh
+
+## bench-go: the planner's Go benchmarks (10k, 100k and 1M folders from an in-memory source), with allocations
+bench-go:
+	$(GO) test -run='^$$' -bench='^BenchmarkPlan$$' -benchmem ./prune
