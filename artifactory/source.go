@@ -3,6 +3,7 @@ package artifactory
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -174,6 +175,18 @@ func (c *Client) readOnce(ctx context.Context, repo, path string, limit int64) (
 	if resp.ContentLength > limit {
 		return nil, false, fmt.Errorf("read %s/%s: %d bytes: %w (limit %d)", repo, path, resp.ContentLength, prune.ErrTooLarge, limit)
 	}
+	if cl := resp.ContentLength; cl >= 0 {
+		// The length is known (and net/http reads no further): one buffer of that size, read full.
+		data = make([]byte, cl)
+		n, err := io.ReadFull(resp.Body, data)
+		if err != nil {
+			return nil, true, fmt.Errorf("read %s/%s: got %d of %d bytes: %w", repo, path, n, cl, err)
+		}
+		if err := checkSHA256Header(resp, data, repo, path); err != nil {
+			return nil, true, err
+		}
+		return data, false, nil
+	}
 	data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, true, fmt.Errorf("read %s/%s: %w", repo, path, err)
@@ -184,13 +197,21 @@ func (c *Client) readOnce(ctx context.Context, repo, path string, limit int64) (
 	if resp.ContentLength >= 0 && int64(len(data)) != resp.ContentLength {
 		return nil, true, fmt.Errorf("read %s/%s: got %d of %d bytes", repo, path, len(data), resp.ContentLength)
 	}
-	if want := resp.Header.Get("X-Checksum-Sha256"); want != "" {
-		sum := sha256.Sum256(data)
-		if !strings.EqualFold(fmt.Sprintf("%x", sum), want) {
-			return nil, true, fmt.Errorf("read %s/%s: content does not match its X-Checksum-Sha256", repo, path)
-		}
+	if err := checkSHA256Header(resp, data, repo, path); err != nil {
+		return nil, true, err
 	}
 	return data, false, nil
+}
+
+// checkSHA256Header returns an error if the answer carries an X-Checksum-Sha256 that data does not match.
+func checkSHA256Header(resp *http.Response, data []byte, repo, path string) error {
+	if want := resp.Header.Get("X-Checksum-Sha256"); want != "" {
+		sum := sha256.Sum256(data)
+		if !strings.EqualFold(hex.EncodeToString(sum[:]), want) {
+			return fmt.Errorf("read %s/%s: content does not match its X-Checksum-Sha256", repo, path)
+		}
+	}
+	return nil
 }
 
 // DeleteFolder implements prune.Deleter: DELETE <repo>/<folder>/, which deletes the folder recursively.

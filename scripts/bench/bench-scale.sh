@@ -14,6 +14,7 @@
 #                      for each AQL page, so 100 pages of 10,000 cost it a minute at 1M; the other settings are
 #                      artprune's defaults)
 #   SCALE_EMULATOR_GOGC  GOGC of the emulator (default 400)
+#   SCALE_CACHE_IMAGES   the largest size (in images) also run twice with --cache-dir (default 500)
 #   BENCH_OUT          results directory (default .cache/bench-scale/<date>)
 #   BENCH_PORT         loopback port (default 18291)
 #   BENCH_UPDATE=1     rewrite the scale section of docs/benchmarks.md and docs/benchmarks-scale.png
@@ -53,6 +54,8 @@ cleanup() {
 }
 trap cleanup EXIT
 admin() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/_emulator/$2"; }
+# cpu_ticks PID: user + system CPU time of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 {
   echo "SHAPE=$SHAPE"
@@ -84,6 +87,7 @@ for images in $SIZES; do
   done
   admin POST stats/reset
   echo "LOAD=$(cut -d' ' -f1-3 /proc/loadavg)" >"$dir/load"
+  emu_cpu_before=$(cpu_ticks "$EMU_PID")
   log "$spec: artprune prune (dry run)"
   rc=0
   # shellcheck disable=SC2086
@@ -92,6 +96,19 @@ for images in $SIZES; do
   echo "$rc" >"$dir/exit-code"
   [[ $rc == 0 ]] || log "$spec: artprune exit code $rc (see $dir/stderr.txt)"
   admin GET stats >"$dir/stats.json"
+  # The emulator's CPU time during the run: with artprune's, what the two processes asked of the machine's cores.
+  echo "$(( $(cpu_ticks "$EMU_PID") - emu_cpu_before )) $(getconf CLK_TCK)" >"$dir/emulator-cpu"
+  # A scheduled run: --cache-dir filled by a first run, then a run over the unchanged repository (sizes up to
+  # SCALE_CACHE_IMAGES images: a cache holds one small file per document).
+  if (( images <= ${SCALE_CACHE_IMAGES:-500} )); then
+    for pass in cold warm; do
+      log "$spec: artprune prune --cache-dir ($pass)"
+      # shellcheck disable=SC2086
+      /usr/bin/time -v -o "$dir/cache-$pass-time.txt" bin/artprune prune --url "$URL" --access-token-file "$OUT/token" \
+        --repo "$REPO" --cache-dir "$dir/cache" ${SCALE_ARGS---page-size 100000} >/dev/null 2>"$dir/cache-$pass-stderr.txt" || true
+    done
+    rm -rf "$dir/cache"
+  fi
   grep -m1 'generated repository' "$dir/emulator.log" >"$dir/generated.txt" || true
   cleanup
 done

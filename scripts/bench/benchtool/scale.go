@@ -22,6 +22,7 @@ type scalePoint struct {
 	Files         int
 	Wall          time.Duration
 	CPU           time.Duration
+	EmulatorCPU   time.Duration // the emulator's CPU time during the run
 	MaxRSSKiB     int64
 	Requests      map[string]int64
 	Total         int64
@@ -31,6 +32,34 @@ type scalePoint struct {
 	Documents     string // the documents phase's duration
 	ExitCode      string
 	Load          string
+	// The runs with --cache-dir, when made: the first fills the cache, the second finds the repository unchanged.
+	CacheCold, CacheWarm cacheRun
+}
+
+// cacheRun is one run with --cache-dir.
+type cacheRun struct {
+	Wall            time.Duration
+	MaxRSSKiB       int64
+	Read, FromCache int
+	Measured        bool
+}
+
+func loadCacheRun(dir, pass string) cacheRun {
+	var c cacheRun
+	wall, _, _, rss, err := parseTimeV(filepath.Join(dir, "cache-"+pass+"-time.txt"))
+	if err != nil {
+		return c
+	}
+	c.Wall, c.MaxRSSKiB, c.Measured = wall, rss, true
+	if b, err := os.ReadFile(filepath.Join(dir, "cache-"+pass+"-stderr.txt")); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if kv := logfmt(line); kv["msg"] == "planned repository" {
+				c.Read, _ = strconv.Atoi(kv["documents_read"])
+				c.FromCache, _ = strconv.Atoi(kv["documents_from_cache"])
+			}
+		}
+	}
+	return c
 }
 
 // The scale targets of the issue, for 1,000,000 manifest folders.
@@ -105,12 +134,19 @@ func loadScalePoint(dir string) (scalePoint, error) {
 		p.DigestFolders, _ = strconv.Atoi(kv["digest_folders"])
 		p.Files, _ = strconv.Atoi(kv["files"])
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "emulator-cpu")); err == nil {
+		var ticks, hz float64
+		if _, err := fmt.Sscan(string(b), &ticks, &hz); err == nil && hz > 0 {
+			p.EmulatorCPU = time.Duration(ticks / hz * float64(time.Second))
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(dir, "exit-code")); err == nil {
 		p.ExitCode = strings.TrimSpace(string(b))
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "load")); err == nil {
 		p.Load = strings.TrimPrefix(strings.TrimSpace(string(b)), "LOAD=")
 	}
+	p.CacheCold, p.CacheWarm = loadCacheRun(dir, "cold"), loadCacheRun(dir, "warm")
 	f, err := os.Open(filepath.Join(dir, "stderr.txt"))
 	if err != nil {
 		return p, err
@@ -158,14 +194,32 @@ func logfmt(line string) map[string]string {
 }
 
 func writeScaleMarkdown(w *strings.Builder, points []scalePoint) {
-	fmt.Fprintln(w, "| digest folders | items in the emulator | artprune wall time | CPU (user + system) | peak RSS | requests (AQL / reads) | documents read | deletions planned | inventory | documents | exit |")
-	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| digest folders | files in the emulator | artprune wall time | artprune CPU (user + system) | emulator CPU | peak RSS | requests (AQL / reads) | documents read | deletions planned | inventory | documents | exit |")
+	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, p := range points {
-		fmt.Fprintf(w, "| %d | %d files | %s | %s | %s | %d (%d / %d) | %d | %d | %s | %s | %s |\n",
-			p.DigestFolders, p.Files, fmtDur(p.Wall), fmtDur(p.CPU), fmtKiB(p.MaxRSSKiB), p.Total, p.Requests["aql"], p.Requests["download"],
+		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %d (%d / %d) | %d | %d | %s | %s | %s |\n",
+			p.DigestFolders, p.Files, fmtDur(p.Wall), fmtDur(p.CPU), fmtDur(p.EmulatorCPU), fmtKiB(p.MaxRSSKiB), p.Total, p.Requests["aql"], p.Requests["download"],
 			p.DocumentsRead, p.Deletions, orDash(p.Inventory), orDash(p.Documents), p.ExitCode)
 	}
 	fmt.Fprintln(w)
+	first := true
+	for _, p := range points {
+		if !p.CacheCold.Measured || !p.CacheWarm.Measured {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "With `--cache-dir` (a scheduled run): the first run fills the cache, the second finds the repository unchanged.")
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "| digest folders | first run: wall time | documents read | second run: wall time | documents read | from the cache | peak RSS |")
+			fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			first = false
+		}
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %d | %d | %s |\n", p.DigestFolders, fmtDur(p.CacheCold.Wall), p.CacheCold.Read,
+			fmtDur(p.CacheWarm.Wall), p.CacheWarm.Read, p.CacheWarm.FromCache, fmtKiB(p.CacheWarm.MaxRSSKiB))
+	}
+	if !first {
+		fmt.Fprintln(w)
+	}
 	for _, p := range points {
 		if p.DigestFolders < scaleTargetFolders {
 			continue
@@ -177,9 +231,11 @@ func writeScaleMarkdown(w *strings.Builder, points []scalePoint) {
 			}
 			return fmt.Sprintf("**not met** (%s, target %s)", got, want)
 		}
-		fmt.Fprintf(w, "- %d folders: peak RSS %s; wall time %s (load average before the run: %s).\n", p.DigestFolders,
+		fmt.Fprintf(w, "- %d folders: peak RSS %s; wall time %s. artprune and the emulator used %s of CPU together, "+
+			"%s on each of 2 cores (load average before the run: %s).\n", p.DigestFolders,
 			verdict(rss <= scaleTargetRSSMiB, fmt.Sprintf("%.0f MiB", rss), fmt.Sprintf("%d MiB", scaleTargetRSSMiB)),
-			verdict(p.Wall <= scaleTargetWall, fmtDur(p.Wall), fmtDur(scaleTargetWall)), orDash(p.Load))
+			verdict(p.Wall <= scaleTargetWall, fmtDur(p.Wall), fmtDur(scaleTargetWall)), fmtDur(p.CPU+p.EmulatorCPU),
+			fmtDur((p.CPU+p.EmulatorCPU)/2), orDash(p.Load))
 	}
 }
 
