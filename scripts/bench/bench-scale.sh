@@ -76,7 +76,8 @@ for images in $SIZES; do
   mkdir -p "$dir"
   spec="images=$images,$SHAPE"
   log "$spec: generating"
-  # The emulator's heap holds millions of items: fewer collections of it leave more CPU to artprune.
+  # The emulator's heap holds millions of items, and each collection marks all of them: fewer collections leave
+  # more CPU to artprune.
   GOGC=${SCALE_EMULATOR_GOGC:-400} bin/fakeartifactory --listen "127.0.0.1:$PORT" --admin-token "$TOKEN" --repo "$REPO" \
     --generate "$spec" --seed "$SEED" 2>"$dir/emulator.log" &
   EMU_PID=$!
@@ -115,7 +116,9 @@ done
 
 log "results in $OUT"
 bin/benchtool scale-report --dir "$OUT" --markdown "$OUT/table.md" --tsv "$OUT/scale.tsv"
-if command -v gnuplot >/dev/null || { [[ $(id -u) == 0 ]] && apt-get install -y gnuplot-nox >/dev/null 2>&1; }; then
+if (( $(wc -w <<<"$SIZES") < 2 )); then
+  log "one size: no plot"
+elif command -v gnuplot >/dev/null || { [[ $(id -u) == 0 ]] && apt-get install -y gnuplot-nox >/dev/null 2>&1; }; then
   gnuplot -e "tsv='$OUT/scale.tsv'; out='$OUT/scale.png'" scripts/bench/scale.gp
 else
   log "gnuplot is missing: no plot (apt-get install gnuplot-nox)"

@@ -31,8 +31,12 @@ func runUpdateDoc(args []string) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s, %s, %s, %s (load average before the run: %s), commit %s.\n\n",
-		meta["DATE"], meta["CPU"], meta["MEMORY"], meta["KERNEL"], meta["GO"], meta["LOAD"], meta["COMMIT"])
+	load := ""
+	if meta["LOAD"] != "" {
+		load = " (load average before the run: " + meta["LOAD"] + ")"
+	}
+	fmt.Fprintf(&b, "Measured %s on %s, %s, %s, %s%s, commit %s.\n\n",
+		meta["DATE"], meta["CPU"], meta["MEMORY"], meta["KERNEL"], meta["GO"], load, meta["COMMIT"])
 	if c := meta["COMMAND"]; c != "" {
 		fmt.Fprintf(&b, "Command: `%s`\n\n", c)
 	}
