@@ -18,29 +18,16 @@ package e2e
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
-	"math/big"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/artprune/artprune/internal/scriptproxy"
 )
 
 const (
@@ -168,8 +155,8 @@ func runScript(t *testing.T, e *emulator, label, parallelEnv string) (*scriptRun
 	}
 	env = append(env,
 		"JF_URL="+e.artifactoryURL(), "JF_ACCESS_TOKEN="+e.token,
-		"HTTPS_PROXY=http://"+px.addr, "https_proxy=http://"+px.addr, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-		"SSL_CERT_FILE="+px.caFile,
+		"HTTPS_PROXY=http://"+px.Addr, "https_proxy=http://"+px.Addr, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+		"SSL_CERT_FILE="+px.CAFile,
 	)
 	if parallelEnv != "" {
 		env = append(env, "PARALLEL="+parallelEnv)
@@ -186,7 +173,7 @@ func runScript(t *testing.T, e *emulator, label, parallelEnv string) (*scriptRun
 	if !preexisting {
 		_ = os.Remove(imagesToKeep)
 	}
-	run := &scriptRun{stdout: out, stderr: errOut, proxied: px.requests.Load(), took: time.Since(began)}
+	run := &scriptRun{stdout: out, stderr: errOut, proxied: px.Requests(), took: time.Since(began)}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -229,143 +216,13 @@ func lockScriptRuns(t *testing.T) func() {
 
 // ---- the proxy that lets skopeo delete reach artifactory.example.com ----
 
-// scriptProxy is an HTTPS proxy for scriptHost only: it accepts CONNECT scriptHost:443, terminates TLS there with
-// its own certificate, and forwards the requests to the emulator.
-type scriptProxy struct {
-	addr     string
-	caFile   string
-	requests atomic.Int64
-}
-
-func startScriptProxy(t *testing.T, e *emulator, dir string) *scriptProxy {
+// startScriptProxy starts the HTTPS proxy for scriptHost in front of the emulator e, stopped when t ends.
+func startScriptProxy(t *testing.T, e *emulator, dir string) *scriptproxy.Proxy {
 	t.Helper()
-	p := &scriptProxy{caFile: filepath.Join(dir, "ca.pem")}
-	caPEM, leaf := makeCertificates(t, scriptHost)
-	if err := os.WriteFile(p.caFile, caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	target, _ := url.Parse("http://" + e.host)
-	forward := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		p.requests.Add(1)
-		pr.SetURL(target) // Host becomes the emulator's: its token realm then points at it directly (loopback, no proxy)
-	}}
-	tunnels := newConnListener()
-	inner := &http.Server{Handler: forward, ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = inner.Serve(tunnels) }()
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
-	outer := &http.Server{ReadHeaderTimeout: 30 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodConnect {
-			if r.Host != scriptHost+":443" {
-				http.Error(w, "e2e proxy: only "+scriptHost+":443", http.StatusForbidden)
-				return
-			}
-			hj, ok := w.(http.Hijacker)
-			if !ok {
-				http.Error(w, "e2e proxy: cannot hijack", http.StatusInternalServerError)
-				return
-			}
-			conn, _, err := hj.Hijack()
-			if err != nil {
-				return
-			}
-			if _, err := conn.Write([]byte("HTTP/1.1 200 Connection Established\r\n\r\n")); err != nil {
-				conn.Close()
-				return
-			}
-			tunnels.push(tls.Server(conn, tlsConf))
-			return
-		}
-		if r.URL.IsAbs() && r.URL.Hostname() == scriptHost {
-			forward.ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "e2e proxy: only "+scriptHost, http.StatusForbidden)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := scriptproxy.Start("127.0.0.1:0", scriptHost, "http://"+e.host, filepath.Join(dir, "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.addr = ln.Addr().String()
-	go func() { _ = outer.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = outer.Close()
-		_ = inner.Close()
-	})
+	t.Cleanup(func() { _ = p.Close() })
 	return p
-}
-
-// connListener is a net.Listener fed with the proxy's TLS tunnels.
-type connListener struct {
-	ch     chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newConnListener() *connListener {
-	return &connListener{ch: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *connListener) push(c net.Conn) {
-	select {
-	case l.ch <- c:
-	case <-l.closed:
-		c.Close()
-	}
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *connListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *connListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
-
-// makeCertificates makes a CA for the run and a server certificate for host signed by it.
-func makeCertificates(t *testing.T, host string) ([]byte, tls.Certificate) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "artprune e2e CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	if caPEM == nil {
-		t.Fatal(errors.New("encode the CA"))
-	}
-	return caPEM, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
 }
