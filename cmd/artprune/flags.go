@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,7 +46,7 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&c.url, "url", "", "Artifactory base URL, such as https://example.jfrog.io/artifactory (env "+envURL+")")
+	f.StringVar(&c.url, "url", "", "JFrog Platform URL (https://example.jfrog.io) or Artifactory URL (https://example.jfrog.io/artifactory) (env "+envURL+")")
 	f.StringVar(&c.token, "access-token", "", "access token (env "+envToken+"); prefer --access-token-file, flags show in process lists")
 	f.StringVar(&c.tokenFile, "access-token-file", "", "file holding the access token")
 	f.StringVar(&c.user, "user", "", "user for basic authentication (env "+envUser+")")
@@ -207,15 +208,17 @@ func readSecretFile(path, flag string) (string, error) {
 	return s, nil
 }
 
-// client builds the Artifactory client from the flags and the environment.
-func (c *connFlags) client(getenv func(string) string, log *slog.Logger, extra ...artifactory.Option) (*artifactory.Client, error) {
+// client builds the Artifactory client from the flags and the environment, finds the Artifactory that the URL
+// names (the Artifactory URL, or the JFrog Platform URL with Artifactory under /artifactory) and checks the
+// credentials: refused credentials or an untrusted certificate give one message before any repository is looked at.
+func (c *connFlags) client(ctx context.Context, getenv func(string) string, log *slog.Logger, extra ...artifactory.Option) (*artifactory.Client, error) {
 	r, err := c.resolve(getenv)
 	if err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(r.url)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, usageErrorf("--url %q: want http(s)://host[:port]/artifactory", redact(r.url))
+		return nil, usageErrorf("--url %q: want the JFrog Platform URL (https://host) or the Artifactory URL (https://host/artifactory)", redact(r.url))
 	}
 	if u.User != nil {
 		return nil, usageErrorf("--url must not carry credentials; use --access-token-file or --user with --password-file")
@@ -236,11 +239,26 @@ func (c *connFlags) client(getenv func(string) string, log *slog.Logger, extra .
 	if c.caCert != "" {
 		opts = append(opts, artifactory.WithCACert(c.caCert))
 	}
-	cl, err := artifactory.New(r.url, append(opts, extra...)...)
-	if err != nil {
-		return nil, usageError{err}
+	if _, err := artifactory.New(r.url, append(opts, extra...)...); err != nil {
+		return nil, usageError{err} // a bad option: no request made
 	}
-	return cl, nil
+	conn, err := artifactory.Connect(ctx, r.url, append(opts, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []any{"url", conn.Client.BaseURL()}
+	if conn.Platform {
+		attrs = append(attrs, "platform_url", conn.Given)
+	}
+	if conn.Version != nil {
+		attrs = append(attrs, "version", conn.Version.Version)
+	}
+	if conn.Platform {
+		log.Info("using the Artifactory under the JFrog Platform URL", attrs...)
+	} else {
+		log.Info("using Artifactory", attrs...)
+	}
+	return conn.Client, nil
 }
 
 func isLoopback(host string) bool {

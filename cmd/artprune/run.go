@@ -59,7 +59,7 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 	}
 	s := &session{flags: o, sel: sel, images: images, log: log, prog: prog, bars: bars}
 	copts := append([]artifactory.Option{artifactory.WithPageSize(o.pageSize)}, o.perf.clientOptions(o.concurrency)...)
-	client, err := o.conn.client(getenv, log, append(copts, clientOptions(ctx)...)...)
+	client, err := o.conn.client(ctx, getenv, log, append(copts, clientOptions(ctx)...)...)
 	if err != nil {
 		s.closeProgress()
 		return nil, err
@@ -68,10 +68,6 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 	if sel.planURL != "" && sel.planURL != client.BaseURL() {
 		s.closeProgress()
 		return nil, usageErrorf("the plan was made against %s, not %s: apply it to the same Artifactory", sel.planURL, client.BaseURL())
-	}
-	if err := client.CheckCredentials(ctx); err != nil {
-		s.closeProgress()
-		return nil, err
 	}
 	if sel.minAge < minAgeWarning {
 		log.Warn("the grace period is short: a multi-arch push writes its children before its index, and a push-by-digest "+
@@ -151,7 +147,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 	}
 	for _, repo := range repos {
 		if ctx.Err() != nil {
-			out.plans = append(out.plans, failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
+			out.plans = append(out.plans, s.failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
 			continue
 		}
 		plan := s.planRepo(ctx, planner, src, repo)
@@ -213,7 +209,7 @@ func (s *session) resolveRepos(ctx context.Context) (artifactory.Resolution, err
 func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string) *prune.RepoPlan {
 	if err := s.client.CheckDockerLocal(ctx, repo); err != nil {
 		s.log.Error("repository refused", "repo", repo, "error", err)
-		return failedPlan(repo, err)
+		return s.failedPlan(repo, err)
 	}
 	s.log.Info("planning", "repo", repo)
 	began := time.Now()
@@ -222,7 +218,7 @@ func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *run
 	if err != nil {
 		s.log.Error("planning failed: nothing is deleted in this repository", "repo", repo, "error", err)
 		if plan == nil {
-			return failedPlan(repo, err)
+			return s.failedPlan(repo, err)
 		}
 		if plan.Err == nil {
 			plan.Err = err
