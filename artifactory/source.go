@@ -69,7 +69,8 @@ func (c *Client) Repository(ctx context.Context, key string) (RepoInfo, error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusBadRequest, http.StatusNotFound:
-		return RepoInfo{}, fmt.Errorf("repository %q does not exist or is not visible to this user: %w", key, prune.ErrNotFound)
+		return RepoInfo{}, fmt.Errorf("repository %q does not exist or is not visible to this user (%w): check the key, which is "+
+			"case-sensitive, and that the user may read the repository", key, prune.ErrNotFound)
 	default:
 		return RepoInfo{}, apiError("read repository", key, resp)
 	}

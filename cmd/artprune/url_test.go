@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -84,5 +86,70 @@ func TestFailedRepositoryShowsItsSettings(t *testing.T) {
 		if res.code != ExitFailure || !strings.Contains(res.stdout, tc.want) {
 			t.Errorf("%v: exit %d, want %d and %q in:\n%s", tc.args, res.code, ExitFailure, tc.want, res.stdout)
 		}
+	}
+}
+
+// TestGuideMessagesSayWhatToDo: each mistake a new user can make in the README's five-minute guide gets a message
+// that names what to do about it, and the exit code the README gives for it.
+func TestGuideMessagesSayWhatToDo(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token.txt")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badConfig := filepath.Join(dir, "artprune.yaml")
+	if err := os.WriteFile(badConfig, []byte("repos:\n  - docker-local\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	platform := map[string]string{"JF_URL": srv.URL}
+	withToken := map[string]string{"JF_URL": srv.URL, "JF_ACCESS_TOKEN": testToken}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string // every one must appear in stdout or stderr
+	}{
+		{"no URL", map[string]string{"JF_ACCESS_TOKEN": testToken}, []string{"prune", "--repo", "docker-local"}, ExitUsage,
+			[]string{"give --url, set JF_URL"}},
+		{"no credentials", platform, []string{"prune", "--repo", "docker-local"}, ExitUsage,
+			[]string{"give --access-token-file", "set JF_ACCESS_TOKEN"}},
+		{"token file missing", platform, []string{"prune", "--access-token-file", filepath.Join(dir, "nope.txt"), "--repo", "docker-local"}, ExitUsage,
+			[]string{"--access-token-file", "no such file"}},
+		{"wrong token", map[string]string{"JF_URL": srv.URL, "JF_ACCESS_TOKEN": "wrong-token"}, []string{"prune", "--repo", "docker-local"}, ExitFailure,
+			[]string{"HTTP 401", "check the access token"}},
+		{"no --repo", withToken, []string{"prune"}, ExitUsage,
+			[]string{"name the local Docker repositories", "--all-repos"}},
+		{"misspelt repository", withToken, []string{"prune", "--repo", "docker-locl"}, ExitFailure,
+			[]string{`repository "docker-locl" does not exist`, "check the key", "may read the repository"}},
+		{"glob matching nothing", withToken, []string{"prune", "--repo", "dock-*"}, ExitFailure,
+			[]string{"matches no repository", "check the pattern"}},
+		{"remote repository", withToken, []string{"prune", "--repo", "docker-remote"}, ExitFailure,
+			[]string{"prunes only local Docker repositories"}},
+		{"bad grace period", withToken, []string{"prune", "--repo", "docker-local", "--min-age", "7days"}, ExitUsage,
+			[]string{"want a duration such as 36h, 7d"}},
+		{"short grace period", withToken, []string{"prune", "--repo", "docker-local", "--min-age", "5m"}, ExitOK,
+			[]string{"the grace period is short", "could look dangling"}},
+		{"unknown config key", withToken, []string{"prune", "--config", badConfig}, ExitUsage,
+			[]string{`unknown key "repos"`, "long names of artprune's flags"}},
+		{"read-only token deleting", map[string]string{"JF_URL": srv.URL, "JF_ACCESS_TOKEN": "reader-token"}, []string{"prune", "--repo", "docker-local", "--delete"}, ExitFailure,
+			[]string{"missing Delete permission", "needs DELETE permission"}},
+		{"plan file missing", withToken, []string{"apply", filepath.Join(dir, "plan.json")}, ExitUsage,
+			[]string{"read the plan file", "artprune plan --out writes it"}},
+		{"dry run", withToken, []string{"prune", "--repo", "docker-local"}, ExitOK,
+			[]string{"DRY RUN: nothing was deleted"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCLI(t, tc.env, tc.args...)
+			if res.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, tc.code, res.stdout, res.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(res.stdout+res.stderr, w) {
+					t.Errorf("the output does not say %q:\nstdout:\n%s\nstderr:\n%s", w, res.stdout, res.stderr)
+				}
+			}
+		})
 	}
 }
