@@ -29,7 +29,9 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, rest string)
 	}
 	switch {
 	case rest == "system/version":
-		writeJSON(w, http.StatusOK, map[string]any{"version": Version, "revision": "80415900", "addons": []string{"docker"}, "license": "emulator"})
+		writeJSON(w, http.StatusOK, map[string]any{"version": Version, "revision": "80415900", "addons": e.cfg.edition.versionAddons(), "license": "emulator"})
+	case rest == "system/licenses":
+		e.serveLicense(w, r, u)
 	case rest == "repositories":
 		e.serveRepoList(w, r, u)
 	case strings.HasPrefix(rest, "repositories/"):
