@@ -78,7 +78,31 @@ const ProbeMargin = time.Minute
 //
 // The probe relies on Artifactory applying .offset before the permission filter, as it does .limit, and on no row
 // created before C being deleted while the listing runs (a deletion can hide a hidden row from the count).
+//
+// On a server whose AQL refuses sort (found by [Client.Server], or by the first refusal) Search lists in
+// unsorted partitions instead, with the same promise for admins; see searchPartitioned.
 func (c *Client) Search(ctx context.Context, q Query, fn func(Row) error) error {
+	info, err := c.Server(ctx)
+	if err != nil {
+		return err
+	}
+	if !info.Sorts {
+		return c.searchPartitioned(ctx, q, info, fn)
+	}
+	delivered := false
+	err = c.searchSorted(ctx, q, func(r Row) error { delivered = true; return fn(r) })
+	if msg, refused := isSortRefusal(err); refused && !delivered {
+		c.sortRefused(msg)
+		if info, err = c.Server(ctx); err != nil {
+			return err
+		}
+		return c.searchPartitioned(ctx, q, info, fn)
+	}
+	return err
+}
+
+// searchSorted is Search keyset-paged on a sort.
+func (c *Client) searchSorted(ctx context.Context, q Query, fn func(Row) error) error {
 	var last *Row
 	filtered := false
 	var cutoff time.Time // C; zero when the first page had no Date header: then every row counts
@@ -173,9 +197,18 @@ func (c *Client) aqlPage(ctx context.Context, query string) ([]Row, time.Time, e
 
 // aqlQuery is aqlPage reading at most maxRows rows of the answer (0: all of it, checked for trimming and size).
 func (c *Client) aqlQuery(ctx context.Context, query string, maxRows int) ([]Row, time.Time, error) {
+	return c.aqlRetried(ctx, query, maxRows, c.pageSize)
+}
+
+// aqlQueryLimit is aqlPage for a query whose .limit is limit rather than the page size.
+func (c *Client) aqlQueryLimit(ctx context.Context, query string, limit int) ([]Row, time.Time, error) {
+	return c.aqlRetried(ctx, query, 0, limit)
+}
+
+func (c *Client) aqlRetried(ctx context.Context, query string, maxRows, limit int) ([]Row, time.Time, error) {
 	var lastErr error
 	for attempt := 1; attempt <= c.backoff.Attempts; attempt++ {
-		rows, date, retry, err := c.aqlOnce(ctx, query, maxRows)
+		rows, date, retry, err := c.aqlOnce(ctx, query, maxRows, limit)
 		if err == nil {
 			return rows, date, nil
 		}
@@ -191,7 +224,11 @@ func (c *Client) aqlQuery(ctx context.Context, query string, maxRows int) ([]Row
 	return nil, time.Time{}, lastErr
 }
 
-func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows []Row, date time.Time, retry bool, err error) {
+func (c *Client) aqlOnce(ctx context.Context, query string, maxRows, limit int) (rows []Row, date time.Time, retry bool, err error) {
+	if err := c.acquireAQL(ctx); err != nil {
+		return nil, date, false, err
+	}
+	defer c.releaseAQL()
 	sm, err := c.manager(ctx)
 	if err != nil {
 		return nil, date, false, err
@@ -221,7 +258,7 @@ func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows [
 	if rng.Notification != "" {
 		return nil, date, false, fmt.Errorf("Artifactory trimmed the AQL results (%q): %w", rng.Notification, prune.ErrIncomplete)
 	}
-	if limit := c.pageSize; len(rows) > limit {
+	if len(rows) > limit {
 		return nil, date, false, fmt.Errorf("AQL answered %d rows for a limit of %d: %w", len(rows), limit, prune.ErrIncomplete)
 	}
 	return rows, date, false, nil

@@ -1,0 +1,225 @@
+package artifactory_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/artprune/artprune/artifactory"
+	"github.com/artprune/artprune/artifactory/artifactorytest"
+	"github.com/artprune/artprune/prune"
+)
+
+// aqlRecorder is a transport that keeps the body of every AQL query sent, and can hide endpoints (404).
+type aqlRecorder struct {
+	mu      sync.Mutex
+	queries []string
+	hide    []string // path suffixes answered 404 without reaching the server
+}
+
+func (a *aqlRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	for _, h := range a.hide {
+		if strings.HasSuffix(r.URL.Path, h) {
+			return &http.Response{StatusCode: 404, Status: "404 Not Found", Body: io.NopCloser(strings.NewReader(`{"errors":[{"status":404,"message":"Not Found"}]}`)),
+				Header: http.Header{"Content-Type": {"application/json"}}, Request: r}, nil
+		}
+	}
+	if strings.HasSuffix(r.URL.Path, "/api/search/aql") && r.GetBody != nil {
+		if b, err := r.GetBody(); err == nil {
+			q, _ := io.ReadAll(b)
+			a.mu.Lock()
+			a.queries = append(a.queries, string(q))
+			a.mu.Unlock()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (a *aqlRecorder) sorted() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, q := range a.queries {
+		if strings.Contains(q, ".sort(") {
+			n++
+		}
+	}
+	return n
+}
+
+// editionServer is an emulator of edition ed holding a generated repository, plus a reader who sees everything
+// and a reader who may not see one tag.
+func editionServer(t *testing.T, ed artifactorytest.Edition, opts ...artifactorytest.Option) *artifactorytest.Server {
+	t.Helper()
+	srv := newServer(t, append([]artifactorytest.Option{artifactorytest.WithEdition(ed),
+		artifactorytest.WithUser(artifactorytest.User{Name: "reader", Token: "reader-token", Perms: []artifactorytest.Permission{artifactorytest.PermRead}}),
+		artifactorytest.WithUser(artifactorytest.User{Name: "filtered", Token: "filtered-token", Perms: []artifactorytest.Permission{artifactorytest.PermRead},
+			Exclude: []string{"docker-local/my-image/latest"}}),
+	}, opts...)...)
+	if _, err := artifactorytest.SeedStory(srv.Store(), "docker-local", srv.Clock().Now()); err != nil {
+		t.Fatal(err)
+	}
+	spec := artifactorytest.GenerateSpec{Images: 6, Tags: 3, Generations: 3, Platforms: 2, Attestations: 1, Referrers: 0.3}
+	if _, err := artifactorytest.Generate(srv.Store(), "docker-local", spec, 7, srv.Clock().Now()); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// truth lists every manifest file of docker-local straight from the emulator's store.
+func truth(t *testing.T, srv *artifactorytest.Server) []string {
+	t.Helper()
+	var out []string
+	for it := range srv.Store().Items() {
+		if it.Repo == "docker-local" && !it.Folder && (it.Name == prune.ManifestName || it.Name == prune.ListManifestName) {
+			out = append(out, it.Path+"/"+it.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func listWith(t *testing.T, c *artifactory.Client) ([]string, error) {
+	t.Helper()
+	var got []string
+	err := c.Manifests(context.Background(), "docker-local", func(m prune.ManifestFile) error {
+		got = append(got, m.Path+"/"+m.Name)
+		return nil
+	})
+	slices.Sort(got)
+	return got, err
+}
+
+// TestInventoryOnEveryEdition lists the same repository on every edition and page size: an admin gets exactly
+// the files the store holds, once each; on jcr and oss no query carries a sort, and the edition is named.
+func TestInventoryOnEveryEdition(t *testing.T) {
+	tests := []struct {
+		edition     artifactorytest.Edition
+		wantEdition string
+		sorts       bool
+	}{
+		{artifactorytest.EditionPro, artifactory.EditionPro, true},
+		{artifactorytest.EditionSaaS, artifactory.EditionPro, true}, // a loopback host is not under jfrog.io
+		{artifactorytest.EditionJCR, artifactory.EditionJCR, false},
+		{artifactorytest.EditionOSS, artifactory.EditionOSS, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.edition), func(t *testing.T) {
+			srv := editionServer(t, tt.edition)
+			want := truth(t, srv)
+			if len(want) < 100 {
+				t.Fatalf("only %d manifest files: the test needs more than a page of the small sizes", len(want))
+			}
+			for _, size := range []int{1, 2, 3, 7, 50, len(want) - 1, len(want), 10000} {
+				rec := &aqlRecorder{}
+				c := newClient(t, srv, artifactory.WithPageSize(size), artifactory.WithTransport(rec))
+				got, err := listWith(t, c)
+				if err != nil {
+					t.Fatalf("page size %d: %v", size, err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("page size %d: listed %d files, want the %d of the store\n  got  %v\n  want %v", size, len(got), len(want), got, want)
+				}
+				info, err := c.Server(context.Background())
+				if err != nil || info.Edition != tt.wantEdition || info.Sorts != tt.sorts || !info.Admin {
+					t.Errorf("server %+v (%v): want edition %s, sorts %v, admin", info, err, tt.wantEdition, tt.sorts)
+				}
+				if n := rec.sorted(); !tt.sorts && n > 0 {
+					t.Errorf("page size %d: %d queries with a sort sent to %s", size, n, tt.edition)
+				}
+			}
+		})
+	}
+}
+
+// TestUnprovableListingsFailClosed: a permission-filtered view and a trimmed listing fail with ErrIncomplete on
+// every edition; on jcr and oss a user who is not an admin is refused before any query, with what to do.
+func TestUnprovableListingsFailClosed(t *testing.T) {
+	for _, ed := range artifactorytest.Editions {
+		t.Run(string(ed), func(t *testing.T) {
+			oss := ed == artifactorytest.EditionJCR || ed == artifactorytest.EditionOSS
+			srv := editionServer(t, ed)
+			for _, size := range []int{1, 3, 10000} {
+				rec := &aqlRecorder{}
+				c, err := artifactory.New(srv.ArtifactoryURL(), artifactory.WithAccessToken("filtered-token"), artifactory.WithBackoff(fastBackoff),
+					artifactory.WithPageSize(size), artifactory.WithTransport(rec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = listWith(t, c)
+				if !errors.Is(err, prune.ErrIncomplete) {
+					t.Errorf("filtered view, page size %d: got %v, want ErrIncomplete", size, err)
+				}
+				if oss && (!errors.Is(err, artifactory.ErrNeedsAdmin) || !strings.Contains(err.Error(), "run artprune as an admin user") || len(rec.queries) > 0) {
+					t.Errorf("filtered view, page size %d: got %v after %d queries, want ErrNeedsAdmin before any", size, err, len(rec.queries))
+				}
+			}
+			// A reader who happens to see everything is refused too where sort is refused: nothing proves it.
+			c, _ := artifactory.New(srv.ArtifactoryURL(), artifactory.WithAccessToken("reader-token"), artifactory.WithBackoff(fastBackoff))
+			if _, err := listWith(t, c); oss != errors.Is(err, artifactory.ErrNeedsAdmin) || (!oss && err != nil) {
+				t.Errorf("unfiltered reader: got %v (want ErrNeedsAdmin: %v)", err, oss)
+			}
+
+			trimmed := editionServer(t, ed, artifactorytest.WithAQLMaxResults(4))
+			for _, size := range []int{5, 10000} {
+				_, err := listWith(t, newClient(t, trimmed, artifactory.WithPageSize(size)))
+				if !errors.Is(err, prune.ErrIncomplete) || !strings.Contains(err.Error(), "trimmed") {
+					t.Errorf("trimmed at 4, page size %d: got %v, want a trimmed ErrIncomplete", size, err)
+				}
+			}
+		})
+	}
+}
+
+// TestFirstSortRefusalSwitches: a server that hides its edition (no version, no license endpoint) but refuses
+// sort is found out by its first refusal, once; the search then goes on unsorted (sizes) or refuses a listing it
+// cannot prove (a caller it could not see to be an admin).
+func TestFirstSortRefusalSwitches(t *testing.T) {
+	srv := editionServer(t, artifactorytest.EditionJCR)
+	rec := &aqlRecorder{hide: []string{"/api/system/version", "/api/system/licenses"}}
+	c := newClient(t, srv, artifactory.WithTransport(rec), artifactory.WithPageSize(5))
+	var folder string
+	for _, f := range truth(t, srv) {
+		if strings.Contains(f, "/sha256:") && strings.HasSuffix(f, "/"+prune.ManifestName) {
+			folder = strings.TrimSuffix(f, "/"+prune.ManifestName)
+			break
+		}
+	}
+	var files []string
+	err := c.FolderFiles(context.Background(), "docker-local", []string{folder}, func(f prune.File) error {
+		files = append(files, f.Name)
+		return nil
+	})
+	if err != nil || !slices.Contains(files, prune.ManifestName) {
+		t.Fatalf("FolderFiles after a refusal: %v %v", files, err)
+	}
+	if _, err := listWith(t, c); !errors.Is(err, artifactory.ErrNeedsAdmin) {
+		t.Errorf("inventory after a refusal without a visible admin: %v, want ErrNeedsAdmin", err)
+	}
+	if n := rec.sorted(); n != 1 {
+		t.Errorf("%d sorted queries, want the one refused", n)
+	}
+	info, _ := c.Server(context.Background())
+	if info.Sorts || info.Edition != artifactory.EditionOSSOrJCR || !strings.Contains(info.How, "refused a sort") {
+		t.Errorf("after the refusal: %+v", info)
+	}
+}
+
+func TestServerInfoString(t *testing.T) {
+	for _, tt := range []struct {
+		info artifactory.ServerInfo
+		want string
+	}{
+		{artifactory.ServerInfo{Edition: "jcr", Version: "7.1", Admin: true}, "jcr 7.1 (AQL without sort; admin)"},
+		{artifactory.ServerInfo{Edition: "pro", Sorts: true}, "pro (AQL sorts; not admin)"},
+	} {
+		if got := tt.info.String(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.info, got, tt.want)
+		}
+	}
+}
