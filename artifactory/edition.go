@@ -97,6 +97,17 @@ func (c *Client) Server(ctx context.Context) (ServerInfo, error) {
 	return info, nil
 }
 
+// KnownServer returns what [Client.Server] found, as a refused sort may have changed it since, without asking the
+// server; false if Server has not succeeded yet.
+func (c *Client) KnownServer() (ServerInfo, bool) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if c.srv.info == nil {
+		return ServerInfo{}, false
+	}
+	return *c.srv.info, true
+}
+
 func (c *Client) detect(ctx context.Context) (ServerInfo, error) {
 	info := ServerInfo{Sorts: true, Edition: EditionPro}
 	var how []string
