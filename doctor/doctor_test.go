@@ -96,7 +96,7 @@ func TestDoctorOnEveryEdition(t *testing.T) {
 			// The scratch image is gone again.
 			n := 0
 			for it := range srv.Store().Items() {
-				if it.Repo == "docker-scratch" && strings.HasPrefix(it.FullPath(), "artprune-doctor/probe-") {
+				if it.Repo == "docker-scratch" && strings.HasPrefix(it.FullPath(), "artprune-doctor") {
 					n++
 				}
 			}

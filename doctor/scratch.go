@@ -32,7 +32,7 @@ func checkScratchLayout(ctx context.Context, env Env) Result {
 	}
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	image := "artprune-doctor/probe-" + hex.EncodeToString(suffix)
+	image := "artprune-doctor-probe-" + hex.EncodeToString(suffix)
 	p := pusher{c: c, repo: env.Scratch, image: image}
 	defer func() {
 		// Clean up whatever was written, with a context of its own so that cancellation still cleans.
