@@ -197,18 +197,9 @@ func (c *Client) aqlPage(ctx context.Context, query string) ([]Row, time.Time, e
 
 // aqlQuery is aqlPage reading at most maxRows rows of the answer (0: all of it, checked for trimming and size).
 func (c *Client) aqlQuery(ctx context.Context, query string, maxRows int) ([]Row, time.Time, error) {
-	return c.aqlRetried(ctx, query, maxRows, c.pageSize)
-}
-
-// aqlQueryLimit is aqlPage for a query whose .limit is limit rather than the page size.
-func (c *Client) aqlQueryLimit(ctx context.Context, query string, limit int) ([]Row, time.Time, error) {
-	return c.aqlRetried(ctx, query, 0, limit)
-}
-
-func (c *Client) aqlRetried(ctx context.Context, query string, maxRows, limit int) ([]Row, time.Time, error) {
 	var lastErr error
 	for attempt := 1; attempt <= c.backoff.Attempts; attempt++ {
-		rows, date, retry, err := c.aqlOnce(ctx, query, maxRows, limit)
+		rows, date, retry, err := c.aqlOnce(ctx, query, maxRows)
 		if err == nil {
 			return rows, date, nil
 		}
@@ -224,7 +215,7 @@ func (c *Client) aqlRetried(ctx context.Context, query string, maxRows, limit in
 	return nil, time.Time{}, lastErr
 }
 
-func (c *Client) aqlOnce(ctx context.Context, query string, maxRows, limit int) (rows []Row, date time.Time, retry bool, err error) {
+func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows []Row, date time.Time, retry bool, err error) {
 	if err := c.acquireAQL(ctx); err != nil {
 		return nil, date, false, err
 	}
@@ -258,7 +249,7 @@ func (c *Client) aqlOnce(ctx context.Context, query string, maxRows, limit int) 
 	if rng.Notification != "" {
 		return nil, date, false, fmt.Errorf("Artifactory trimmed the AQL results (%q): %w", rng.Notification, prune.ErrIncomplete)
 	}
-	if len(rows) > limit {
+	if limit := c.pageSize; len(rows) > limit {
 		return nil, date, false, fmt.Errorf("AQL answered %d rows for a limit of %d: %w", len(rows), limit, prune.ErrIncomplete)
 	}
 	return rows, date, false, nil

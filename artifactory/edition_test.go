@@ -138,7 +138,8 @@ func TestInventoryOnEveryEdition(t *testing.T) {
 }
 
 // TestUnprovableListingsFailClosed: a permission-filtered view and a trimmed listing fail with ErrIncomplete on
-// every edition; on jcr and oss a user who is not an admin is refused before any query, with what to do.
+// every edition (on jcr and oss, where partitions trimmed by the server are split, a listing trimmed past
+// splitting); on jcr and oss a user who is not an admin is refused before any query, with what to do.
 func TestUnprovableListingsFailClosed(t *testing.T) {
 	for _, ed := range artifactorytest.Editions {
 		t.Run(string(ed), func(t *testing.T) {
@@ -165,12 +166,22 @@ func TestUnprovableListingsFailClosed(t *testing.T) {
 				t.Errorf("unfiltered reader: got %v (want ErrNeedsAdmin: %v)", err, oss)
 			}
 
+			// A server that trims answers at 4 rows: a sorted page of more is trimmed, and fails; an unsorted
+			// partition is split until its answers fit, so jcr and oss still list exactly. Trimmed at 1 row, a
+			// partition cannot be split: every edition fails.
 			trimmed := editionServer(t, ed, artifactorytest.WithAQLMaxResults(4))
 			for _, size := range []int{5, 10000} {
-				_, err := listWith(t, newClient(t, trimmed, artifactory.WithPageSize(size)))
-				if !errors.Is(err, prune.ErrIncomplete) || !strings.Contains(err.Error(), "trimmed") {
+				got, err := listWith(t, newClient(t, trimmed, artifactory.WithPageSize(size)))
+				switch {
+				case oss && (err != nil || !slices.Equal(got, truth(t, trimmed))):
+					t.Errorf("trimmed at 4, page size %d: %v, want the exact listing from split partitions (%d of %d files)", size, err, len(got), len(truth(t, trimmed)))
+				case !oss && (!errors.Is(err, prune.ErrIncomplete) || !strings.Contains(err.Error(), "trimmed")):
 					t.Errorf("trimmed at 4, page size %d: got %v, want a trimmed ErrIncomplete", size, err)
 				}
+			}
+			one := editionServer(t, ed, artifactorytest.WithAQLMaxResults(1))
+			if _, err := listWith(t, newClient(t, one)); !errors.Is(err, prune.ErrIncomplete) || !strings.Contains(err.Error(), "trimmed") {
+				t.Errorf("trimmed at 1: got %v, want a trimmed ErrIncomplete", err)
 			}
 		})
 	}

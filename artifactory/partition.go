@@ -2,6 +2,7 @@ package artifactory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -64,9 +65,11 @@ func (c *Client) partitionLimit() int { return max(c.pageSize, 2) }
 //
 //   - an answer with fewer than L rows, without range.notification, is the whole partition for an admin, whose
 //     rows Artifactory does not filter by permission; its rows are delivered;
-//   - a full answer (L rows) may be part of the partition: it is discarded, and the partition is split in two at
-//     the median key of the answer, [from, median) and [median, to), both asked again. Each holds fewer rows
-//     than the partition (the answer has rows on both sides), so the splitting ends.
+//   - a full answer (L rows), or one the server trimmed (range.notification: more rows than its result limit),
+//     may be part of the partition: it is discarded, and the partition is split in two at the median key of the
+//     answer, [from, median) and [median, to), both asked again. Each holds fewer rows than the partition (the
+//     answer has rows on both sides), so the splitting ends, with partitions small enough not to be trimmed. A
+//     trimmed answer of fewer than 2 rows cannot be split: the listing fails, closed.
 //
 // The two halves are complementary in any total order of strings, so no row falls between them whatever the
 // database's collation; if a collation differs from Go's byte order so much that a half comes back with the very
@@ -93,11 +96,15 @@ func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo
 		if len(query) > MaxQueryChars {
 			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d", len(query), MaxQueryChars)
 		}
-		rows, _, err := c.aqlQueryLimit(ctx, query, limit)
+		rows, trimmed, err := c.partitionQuery(ctx, query, limit)
 		if err != nil {
 			return fmt.Errorf("AQL partition query %d: %w", queries, err)
 		}
-		if len(rows) < limit {
+		if trimmed && len(rows) < 2 {
+			return fmt.Errorf("AQL partition query %d: Artifactory trimmed the answer to %d row, too few to split the partition: %w",
+				queries, len(rows), prune.ErrIncomplete)
+		}
+		if len(rows) < limit && !trimmed {
 			for _, r := range rows {
 				if err := fn(r); err != nil {
 					return err
@@ -155,4 +162,30 @@ func fingerprint(keys []rowKey) uint64 {
 		h.Write([]byte{0})
 	}
 	return h.Sum64() | 1 // never 0, the first partition's parent
+}
+
+// partitionQuery runs one partition's query, retrying failed or cut-short answers, and returns its rows and
+// whether the server trimmed them (range.notification): unlike a page of the sorted search, a trimmed partition
+// is split, not an error.
+func (c *Client) partitionQuery(ctx context.Context, query string, limit int) ([]Row, bool, error) {
+	var lastErr error
+	for attempt := 1; attempt <= c.backoff.Attempts; attempt++ {
+		rows, trimmed, err := c.AQL(ctx, query)
+		if err == nil {
+			if len(rows) > limit {
+				return nil, false, fmt.Errorf("AQL answered %d rows for a limit of %d: %w", len(rows), limit, prune.ErrIncomplete)
+			}
+			return rows, trimmed, nil
+		}
+		var ae *APIError
+		if errors.As(err, &ae) || !retryableError(err) || ctx.Err() != nil {
+			return nil, false, err
+		}
+		lastErr = err
+		c.log.Debug("retrying AQL partition", "attempt", attempt, "error", err)
+		if err := sleep(ctx, c.backoff.wait(attempt, 0)); err != nil {
+			return nil, false, err
+		}
+	}
+	return nil, false, lastErr
 }
