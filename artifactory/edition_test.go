@@ -3,12 +3,14 @@ package artifactory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/artifactory/artifactorytest"
@@ -232,5 +234,35 @@ func TestServerInfoString(t *testing.T) {
 		if got := tt.info.String(); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.info, got, tt.want)
 		}
+	}
+}
+
+// TestAQLInFlightCapped lists from many goroutines of one client against a SaaS emulator whose AQL limiter
+// refuses a fourth query in flight at once (no pending time), every query taking 5 ms: the client keeps to
+// MaxAQLInFlight, so none is refused and every listing is complete.
+func TestAQLInFlightCapped(t *testing.T) {
+	srv := editionServer(t, artifactorytest.EditionSaaS, artifactorytest.WithAQLConcurrency(artifactorytest.SaaSAQLConcurrency, 0))
+	srv.SetFaults(artifactorytest.FaultConfig{Latency: 5 * time.Millisecond, LatencyClasses: []artifactorytest.Class{artifactorytest.ClassAQL}})
+	want := truth(t, srv)
+	c := newClient(t, srv, artifactory.WithPageSize(20), artifactory.WithBackoff(artifactory.Backoff{Attempts: 1}))
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			got, err := listWith(t, c)
+			if err == nil && !slices.Equal(got, want) {
+				err = fmt.Errorf("listed %d files, want %d", len(got), len(want))
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("listing %d: %v", i, err)
+		}
+	}
+	if n := srv.AQLRejected(); n != 0 {
+		t.Errorf("the AQL limiter refused %d queries: more than %d were in flight", n, artifactory.MaxAQLInFlight)
 	}
 }

@@ -43,13 +43,6 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 			return
 		}
 	}
-	if l := e.aqlLimit; l != nil { // see SaaSAQLConcurrency for the source
-		if !l.acquire(r) {
-			writeText(w, http.StatusTooManyRequests, "Too many concurrent AQL queries, try again later")
-			return
-		}
-		defer l.release()
-	}
 	if !u.isAdmin() && !includesAll(q.Fields(), "repo", "path", "name") {
 		writeText(w, http.StatusBadRequest, "For permissions reasons AQL demands the following fields: repo, path and name.")
 		return

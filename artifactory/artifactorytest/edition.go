@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -129,8 +130,17 @@ func (e *Emulator) Edition() Edition { return e.cfg.edition }
 
 // aqlLimiter is the AQL concurrency limiter of the saas edition.
 type aqlLimiter struct {
-	slots chan struct{}
-	wait  time.Duration
+	slots    chan struct{}
+	wait     time.Duration
+	rejected atomic.Int64 // queries answered 429
+}
+
+// AQLRejected returns how many AQL queries the concurrency limiter answered 429 (0 without a limiter).
+func (e *Emulator) AQLRejected() int64 {
+	if e.aqlLimit == nil {
+		return 0
+	}
+	return e.aqlLimit.rejected.Load()
 }
 
 func newAQLLimiter(n int, wait time.Duration) *aqlLimiter {
@@ -153,6 +163,7 @@ func (l *aqlLimiter) acquire(r *http.Request) bool {
 	case l.slots <- struct{}{}:
 		return true
 	case <-t.C:
+		l.rejected.Add(1)
 		return false
 	case <-r.Context().Done():
 		return false

@@ -125,6 +125,9 @@ func TestSaaSAQLConcurrencyLimiter(t *testing.T) {
 	if status, body, _ := editionCall(t, e, "POST", "/artifactory/api/search/aql", DefaultAdminToken, q); status != http.StatusTooManyRequests {
 		t.Errorf("full limiter: %d %s, want 429", status, body)
 	}
+	if n := e.AQLRejected(); n != 1 {
+		t.Errorf("%d rejections counted, want 1", n)
+	}
 	<-e.aqlLimit.slots
 	if status, body, _ := editionCall(t, e, "POST", "/artifactory/api/search/aql", DefaultAdminToken, q); status != 200 {
 		t.Errorf("one slot free: %d %s, want 200", status, body)

@@ -198,6 +198,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	class := classify(r)
 	e.stats.add(class)
+	if l := e.aqlLimit; l != nil && class == ClassAQL { // see SaaSAQLConcurrency for the source
+		// A query holds its slot while the server works on it, injected latency included.
+		if !l.acquire(r) {
+			writeText(w, http.StatusTooManyRequests, "Too many concurrent AQL queries, try again later")
+			return
+		}
+		defer l.release()
+	}
 	latency, fault := e.faults.decide(class)
 	if latency > 0 {
 		select {
