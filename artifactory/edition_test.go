@@ -266,3 +266,83 @@ func TestAQLInFlightCapped(t *testing.T) {
 		t.Errorf("the AQL limiter refused %d queries: more than %d were in flight", n, artifactory.MaxAQLInFlight)
 	}
 }
+
+// TestKeepQueryAndSizesOnEveryEdition: the keep-property query, the re-check's query and the size measurement
+// answer on jcr, oss and saas exactly what they answer on pro.
+func TestKeepQueryAndSizesOnEveryEdition(t *testing.T) {
+	type answers struct {
+		protected, changed, files, holders []string
+	}
+	ask := func(t *testing.T, ed artifactorytest.Edition) answers {
+		t.Helper()
+		srv := editionServer(t, ed)
+		var digestFolders []string
+		for _, f := range truth(t, srv) {
+			if strings.Contains(f, "/sha256:") {
+				digestFolders = append(digestFolders, f[:strings.LastIndexByte(f, '/')])
+			}
+		}
+		slices.Sort(digestFolders)
+		digestFolders = slices.Compact(digestFolders)
+		for _, p := range []string{digestFolders[0], digestFolders[len(digestFolders)/2] + "/" + prune.ManifestName} {
+			if err := srv.Store().SetProps("docker-local", p, map[string][]string{"artprune.keep": {"true"}}, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := newClient(t, srv, artifactory.WithPageSize(7))
+		ctx := context.Background()
+		var a answers
+		prot, err := c.ProtectedPaths(ctx, "docker-local", "artprune.keep=true")
+		if err != nil {
+			t.Fatalf("%s: ProtectedPaths: %v", ed, err)
+		}
+		for p := range prot {
+			a.protected = append(a.protected, p)
+		}
+		err = c.ManifestsChangedSince(ctx, "docker-local", srv.Clock().Now().Add(-time.Hour), func(m prune.ManifestFile) error {
+			a.changed = append(a.changed, m.Path+"/"+m.Name)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: ManifestsChangedSince: %v", ed, err)
+		}
+		var sums []string
+		err = c.FolderFiles(ctx, "docker-local", digestFolders, func(f prune.File) error {
+			a.files = append(a.files, f.Path+"/"+f.Name)
+			sums = append(sums, f.SHA256)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: FolderFiles: %v", ed, err)
+		}
+		slices.Sort(sums)
+		err = c.ChecksumHolders(ctx, "docker-local", slices.Compact(sums)[:20], func(f prune.File) error {
+			a.holders = append(a.holders, f.Path+"/"+f.Name)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: ChecksumHolders: %v", ed, err)
+		}
+		for _, l := range []*[]string{&a.protected, &a.changed, &a.files, &a.holders} {
+			slices.Sort(*l)
+		}
+		return a
+	}
+	want := ask(t, artifactorytest.EditionPro)
+	if len(want.protected) != 2 || len(want.changed) == 0 || len(want.files) == 0 || len(want.holders) == 0 {
+		t.Fatalf("pro answers are too thin to compare: %d protected, %d changed, %d files, %d holders",
+			len(want.protected), len(want.changed), len(want.files), len(want.holders))
+	}
+	for _, ed := range artifactorytest.Editions[1:] {
+		got := ask(t, ed)
+		for _, c := range []struct {
+			what      string
+			got, want []string
+		}{{"protected paths", got.protected, want.protected}, {"changed files", got.changed, want.changed},
+			{"folder files", got.files, want.files}, {"checksum holders", got.holders, want.holders}} {
+			if !slices.Equal(c.got, c.want) {
+				t.Errorf("%s: %s differ from pro:\n  got  %v\n  want %v", ed, c.what, c.got, c.want)
+			}
+		}
+	}
+}
