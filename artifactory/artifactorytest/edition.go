@@ -80,6 +80,15 @@ const (
 	msgPropFilterOSS = "Filtering properties result is not supported by AQL in the open source version\n"
 )
 
+// msgProOnly is the answer of a REST endpoint that JFrog documents as "Requires Artifactory Pro" on an edition
+// without the REST addon. Sources: JFrog REST API docs, "Set Item Properties" and "Delete Item Properties" (Notes:
+// Requires Artifactory Pro); the answer, HTTP 400 in the error envelope, as captured from a 7.x OSS server in public
+// READMEs (for api/repositories/configurations and PUT api/repositories/<key>); Artifactory OSS 6.20 answered the
+// same text as plain text (MissingRestAddonException). JCR has no REST addon either (its license type is among
+// those jfrog/terraform-provider-artifactory lists as not supporting these APIs).
+const msgProOnly = "This REST API is available only in Artifactory Pro (see: jfrog.com/artifactory/features). " +
+	"If you are already running Artifactory Pro please make sure your server is activated with a valid license key.\n"
+
 // isOSS reports whether the edition has the OSS restrictions of AQL (JCR is built on the OSS core).
 func (ed Edition) isOSS() bool { return ed == EditionJCR || ed == EditionOSS }
 

@@ -141,3 +141,36 @@ func TestSaaSAQLConcurrencyLimiter(t *testing.T) {
 		t.Errorf("saas limiter %+v: want %d slots, %v", saas.aqlLimit, SaaSAQLConcurrency, SaaSAQLPendingTimeout)
 	}
 }
+
+// TestEditionsProOnlyEndpoints: setting and deleting properties through the REST API answers 400 on jcr and oss,
+// reading them works everywhere.
+func TestEditionsProOnlyEndpoints(t *testing.T) {
+	for _, ed := range Editions {
+		t.Run(string(ed), func(t *testing.T) {
+			e, err := New(WithEdition(ed), WithRepo(Repo{Key: "r", Type: RepoLocal, PackageType: PackageGeneric}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, body, _ := editionCall(t, e, "PUT", "/artifactory/r/a.txt;team=x", DefaultAdminToken, "hello"); status != http.StatusCreated {
+				t.Fatalf("deploy with a matrix property: %d %s", status, body)
+			}
+			if status, body, _ := editionCall(t, e, "GET", "/artifactory/api/storage/r/a.txt?properties", DefaultAdminToken, ""); status != 200 || !strings.Contains(body, "team") {
+				t.Errorf("GET properties: %d %s", status, body)
+			}
+			want := http.StatusNoContent
+			if ed.isOSS() {
+				want = http.StatusBadRequest
+			}
+			for _, m := range []string{"PUT", "DELETE"} {
+				q := "/artifactory/api/storage/r/a.txt?properties=team=y"
+				if m == "DELETE" {
+					q = "/artifactory/api/storage/r/a.txt?properties=team"
+				}
+				status, body, _ := editionCall(t, e, m, q, DefaultAdminToken, "")
+				if status != want || (ed.isOSS() && !strings.Contains(body, "available only in Artifactory Pro")) {
+					t.Errorf("%s properties: %d %s, want %d", m, status, body, want)
+				}
+			}
+		})
+	}
+}

@@ -397,6 +397,10 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 			writeErrors(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 			return
 		}
+		if e.cfg.edition.isOSS() { // Set and Delete Item Properties require Pro: see msgProOnly
+			writeErrors(w, http.StatusBadRequest, msgProOnly)
+			return
+		}
 		if !u.can(PermDeploy) || u.hides(repo.Key, full) {
 			writeErrors(w, http.StatusForbidden, fmt.Sprintf("Not enough permissions to annotate '%s:%s' (user: '%s' needs ANNOTATE permission).", repo.Key, full, u.Name))
 			return
