@@ -346,3 +346,20 @@ func TestKeepQueryAndSizesOnEveryEdition(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestStaysOnTheServer: Request takes paths under the base URL only, so credentials never go elsewhere.
+func TestRequestStaysOnTheServer(t *testing.T) {
+	srv := newServer(t)
+	c := newClient(t, srv)
+	for _, rel := range []string{"http://elsewhere.example/x", "/artifactory/api/system/ping", "//elsewhere.example/x"} {
+		if resp, err := c.Request(context.Background(), http.MethodGet, rel, nil, nil); err == nil {
+			resp.Body.Close()
+			t.Errorf("Request(%q) was sent", rel)
+		}
+	}
+	resp, err := c.Request(context.Background(), http.MethodGet, "api/system/ping", nil, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("Request(api/system/ping): %v", err)
+	}
+	resp.Body.Close()
+}

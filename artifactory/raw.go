@@ -3,6 +3,7 @@ package artifactory
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -13,7 +14,7 @@ import (
 // do not expose; it refuses absolute URLs, so the credentials go only to the configured server.
 func (c *Client) Request(ctx context.Context, method, rel string, body []byte, headers map[string]string) (*http.Response, error) {
 	if strings.Contains(rel, "://") || strings.HasPrefix(rel, "/") {
-		return nil, &APIError{Op: "request", Path: rel, Message: "want a path relative to the Artifactory base URL"}
+		return nil, fmt.Errorf("request %q: want a path relative to the Artifactory base URL", rel)
 	}
 	sm, err := c.manager(ctx)
 	if err != nil {
@@ -42,11 +43,9 @@ func (c *Client) AQL(ctx context.Context, query string) (rows []Row, trimmed boo
 	if resp.StatusCode != http.StatusOK {
 		return nil, false, apiError("AQL search", "api/search/aql", resp)
 	}
-	rows, rng, err := decodeAQL(jsonDecoder(resp))
+	rows, rng, err := decodeAQL(json.NewDecoder(resp.Body))
 	if err != nil {
 		return nil, false, err
 	}
 	return rows, rng.Notification != "", nil
 }
-
-func jsonDecoder(resp *http.Response) *json.Decoder { return json.NewDecoder(resp.Body) }
