@@ -363,3 +363,28 @@ func TestRequestStaysOnTheServer(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestPartitionsSurviveDeletes deletes folders as they are listed, on jcr: a partition's rows are delivered only
+// once its answer is complete, and partitions are disjoint, so deletions never hide a row of another partition.
+func TestPartitionsSurviveDeletes(t *testing.T) {
+	srv := editionServer(t, artifactorytest.EditionJCR)
+	want := truth(t, srv)
+	c := newClient(t, srv, artifactory.WithPageSize(3))
+	var got []string
+	err := c.Manifests(context.Background(), "docker-local", func(m prune.ManifestFile) error {
+		got = append(got, m.Path+"/"+m.Name)
+		if len(got)%2 == 0 { // delete every other listed folder while the listing goes on
+			if _, err := srv.Store().Delete("docker-local", m.Path); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("with deletes during the listing: %d files listed, want %d\n  got  %v\n  want %v", len(got), len(want), got, want)
+	}
+}
