@@ -13,10 +13,11 @@ import (
 
 // ServerVersion is Artifactory's answer to GET api/system/version.
 type ServerVersion struct {
-	Version  string   `json:"version"`
-	Revision string   `json:"revision"`
-	Addons   []string `json:"addons"`
-	License  string   `json:"license"`
+	Version  string `json:"version"`
+	Revision string `json:"revision"`
+	// Addons is nil when the answer has no "addons", and empty when it lists none (Artifactory OSS and JCR).
+	Addons  []string `json:"addons"`
+	License string   `json:"license"`
 }
 
 // Connection is what [Connect] found at the URL it was given.
@@ -68,6 +69,9 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Connection, e
 		switch verdict {
 		case probeArtifactory:
 			conn.Client, conn.Platform, conn.Version = c, i > 0, v
+			c.srv.mu.Lock()
+			c.srv.version = v
+			c.srv.mu.Unlock()
 			return conn, nil
 		case probeFatal:
 			return nil, err

@@ -28,6 +28,7 @@ type session struct {
 	prog   progress.Reporter
 	bars   *progress.Bars
 	client *artifactory.Client
+	server artifactory.ServerInfo // the edition, found once when the session opens
 }
 
 // open applies --config, validates, and connects: refused credentials or an untrusted certificate give one
@@ -68,6 +69,10 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 	if sel.planURL != "" && sel.planURL != client.BaseURL() {
 		s.closeProgress()
 		return nil, usageErrorf("the plan was made against %s, not %s: apply it to the same Artifactory", sel.planURL, client.BaseURL())
+	}
+	if s.server, err = client.Server(ctx); err != nil {
+		s.closeProgress()
+		return nil, err
 	}
 	if sel.minAge < minAgeWarning {
 		log.Warn("the grace period is short: a multi-arch push writes its children before its index, and a push-by-digest "+
@@ -237,7 +242,7 @@ func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput)
 		s.publishMetrics(ctx, out, nil, false)
 		return out.err
 	}
-	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped)}
+	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped), prune.WithServer(s.serverReport())}
 	o := s.flags
 	if o.reportFile != "" {
 		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {
@@ -305,4 +310,14 @@ func appendMarkdown(path string, r *prune.Report, took time.Duration) error {
 		return err
 	}
 	return f.Close()
+}
+
+// serverReport is the report's "server": the edition as the client knows it now (a refused sort may have changed
+// it since the session opened).
+func (s *session) serverReport() prune.ServerReport {
+	info, ok := s.client.KnownServer()
+	if !ok {
+		info = s.server
+	}
+	return prune.ServerReport{Edition: info.Edition, Version: info.Version, AQLSort: info.Sorts, Admin: info.Admin, DetectedBy: info.How}
 }
