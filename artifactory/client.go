@@ -153,7 +153,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		backoff:  cfg.backoff,
 		log:      log,
 		httpClient: &http.Client{
-			Transport: &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
+			CheckRedirect: noDeleteRedirect,
+			Transport:     &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil
 }

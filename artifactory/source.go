@@ -221,6 +221,9 @@ func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 		return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
 	}
 	defer resp.Body.Close()
+	if err := checkDeleteAnswer(resp, repo, folder); err != nil {
+		return err
+	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
