@@ -200,6 +200,7 @@ func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows [
 	details.Headers["Content-Type"] = "text/plain"
 	resp, _, _, err := sm.Client().Send(http.MethodPost, c.base+"api/search/aql", []byte(query), true, false, &details, "")
 	if err != nil {
+		err = closeDropped(resp, err)
 		return nil, date, retryableError(err), fmt.Errorf("search: %w", err)
 	}
 	defer resp.Body.Close()

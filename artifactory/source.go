@@ -30,7 +30,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (
 	details := c.httpDetails(sm)
 	resp, _, _, err := sm.Client().Send(method, rawURL, body, true, false, &details, "")
 	if err != nil {
-		return nil, err
+		return nil, closeDropped(resp, err)
 	}
 	return resp, nil
 }
