@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -168,75 +166,7 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 
 // approve withdraws every deletion of plan (freshly judged and re-checked) that the approved plan does not hold,
 // or whose evidence differs from the approved entry, and lists the approved entries that will not be deleted, with
-// why, in plan.NotApplied.
+// why, in plan.NotApplied (see planfile.Approve).
 func approve(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
-	entries := approved.Index(plan.Repo)
-	minAge := approved.MinAge()
-	for _, fo := range plan.Deletions() {
-		a, ok := entries[fo.Path]
-		if !ok {
-			plan.Withdraw(fo.Path, prune.ReasonNotApproved, errors.New("dangling now, but not in the approved plan"))
-			continue
-		}
-		if why := mismatch(a, fo, evidence[fo.Path], minAge); why != "" {
-			plan.Withdraw(fo.Path, prune.ReasonNotApproved, fmt.Errorf("changed since the plan was approved: %s", why))
-		}
-	}
-	paths := make([]string, 0, len(entries))
-	for p := range entries {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	plan.NotApplied = []prune.NotAppliedReport{}
-	for _, p := range paths {
-		why := ""
-		fo, found := plan.Folder(p)
-		switch {
-		case plan.Err != nil:
-			why = "the repository failed, nothing is deleted in it: " + firstLineOf(plan.Err.Error())
-		case !found:
-			why = "no longer present (deleted since the plan, or its image is excluded)"
-		case fo.Delete:
-			continue
-		case fo.Reason == prune.ReasonNotApproved && fo.Err != nil:
-			why = fo.Err.Error()
-		default:
-			why = "kept now: " + string(fo.Reason)
-			if fo.Err != nil {
-				why += ": " + firstLineOf(fo.Err.Error())
-			}
-		}
-		plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: p, Why: why})
-	}
-}
-
-// mismatch says how a folder judged now differs from its approved entry, or "" if it does not.
-func mismatch(a planfile.Folder, fo prune.Folder, manifests []planfile.Manifest, minAge time.Duration) string {
-	switch {
-	case string(fo.Digest) != a.Digest || fo.Image != a.Image:
-		return fmt.Sprintf("image %s digest %s, approved %s %s", fo.Image, fo.Digest, a.Image, a.Digest)
-	case !slices.Equal(manifests, a.Manifests):
-		return fmt.Sprintf("its manifest files are %s, approved %s", manifestList(manifests), manifestList(a.Manifests))
-	case fo.MediaType != a.MediaType:
-		return fmt.Sprintf("media type %q, approved %q", fo.MediaType, a.MediaType)
-	case fo.Age < minAge:
-		return fmt.Sprintf("age %s is below the grace period %s", prune.HumanDuration(fo.Age), prune.HumanDuration(minAge))
-	}
-	return ""
-}
-
-func manifestList(ms []planfile.Manifest) string {
-	var parts []string
-	for _, m := range ms {
-		parts = append(parts, m.Name+"@sha256:"+m.SHA256)
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+	planfile.Approve(plan, approved, evidence)
 }
