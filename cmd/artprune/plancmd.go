@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -113,6 +114,10 @@ func buildPlan(s *session, out *runOutput) *planfile.Plan {
 // applyOptions are the flags of "artprune apply".
 type applyOptions struct {
 	runFlags
+	// confirmMinAge and confirmKeep are --min-age and --keep-property on apply's command line: they change nothing,
+	// they confirm a plan setting weaker than the default (see confirmSettings).
+	confirmMinAge durationValue
+	confirmKeep   string
 }
 
 func newApplyCmd(getenv func(string) string) *cobra.Command {
@@ -127,7 +132,12 @@ checksums and an age above the grace period. Nothing outside the plan is ever de
 deleted is reported under not_applied with why: gone already, kept now (and why), or its evidence changed.
 
 The plan file is checked strictly: its schema version and kind, no unknown field, every path one the delete guard
-accepts. It must have been made against the same Artifactory URL.`,
+accepts. It must have been made against the same Artifactory URL.
+
+apply shows the plan's settings first. Nothing authenticates a plan file, so a grace period shorter than the
+default (24h) or a keep property other than the default (artprune.keep=true, or none) is refused unless the same
+value is given again to apply itself with --min-age or --keep-property: those flags confirm the plan's values, they
+never change them.`,
 		Example: `  artprune apply plan.json --report applied.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -144,6 +154,8 @@ accepts. It must have been made against the same Artifactory URL.`,
 	o.registerExec(f)
 	o.registerOutput(f)
 	o.registerLog(f)
+	f.Var(&o.confirmMinAge, "min-age", "confirm the plan's grace period when it is shorter than the default: give the plan's value")
+	f.StringVar(&o.confirmKeep, "keep-property", "", "confirm the plan's keep property when it is not the default: give the plan's value ('' for none)")
 	return cmd
 }
 
@@ -153,11 +165,20 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	if err != nil {
 		return usageError{err}
 	}
+	// Only the command line confirms: this runs before --config is read.
+	if err := confirmSettings(pl, path, cmd.Flags().Changed("min-age"), time.Duration(o.confirmMinAge),
+		cmd.Flags().Changed("keep-property"), o.confirmKeep); err != nil {
+		return err
+	}
 	sel := selection{keepProperty: pl.KeepProperty, includes: pl.IncludeImages, excludes: pl.ExcludeImages,
 		minAge: pl.MinAge(), planURL: pl.URL}
 	s, err := o.open(cmd, getenv, sel)
 	if err != nil {
 		return err
+	}
+	s.log.Info("the plan's settings", "plan", path, "settings", pl.Summary())
+	for _, w := range pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) {
+		s.log.Warn("a plan setting weaker than the default, confirmed on the command line", "setting", w.String())
 	}
 	out := s.run(ctx, runSpec{delete: true, approved: pl})
 	s.closeProgress()
@@ -169,4 +190,39 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 // why, in plan.NotApplied (see planfile.Approve).
 func approve(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
 	planfile.Approve(plan, approved, evidence)
+}
+
+// confirmSettings refuses a plan whose settings protect less than the defaults unless apply's command line gives
+// the same values (minAgeSet, keepSet say whether --min-age and --keep-property were given), and refuses a flag
+// that differs from the plan: apply judges with the plan's settings, and a flag never changes them.
+func confirmSettings(pl *planfile.Plan, path string, minAgeSet bool, minAge time.Duration, keepSet bool, keep string) error {
+	if minAgeSet && minAge != pl.MinAge() {
+		return usageErrorf("--min-age %s differs from the grace period of plan %s, %s: apply judges with the plan's; give the plan's value to confirm it, or make a new plan",
+			planfile.FormatDuration(minAge), path, planfile.FormatDuration(pl.MinAge()))
+	}
+	if keepSet && keep != pl.KeepProperty {
+		return usageErrorf("--keep-property %q differs from the keep property of plan %s, %q: apply judges with the plan's; give the plan's value to confirm it, or make a new plan",
+			keep, path, pl.KeepProperty)
+	}
+	var unconfirmed []string
+	for _, w := range pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) {
+		switch {
+		case w.Flag == "min-age" && minAgeSet, w.Flag == "keep-property" && keepSet:
+			continue
+		}
+		unconfirmed = append(unconfirmed, fmt.Sprintf("%s; to apply it anyway, give --%s %s", w, w.Flag, shellQuote(w.Plan)))
+	}
+	if len(unconfirmed) > 0 {
+		return usageErrorf("plan %s has settings weaker than the defaults, and nothing authenticates a plan file: %s",
+			path, strings.Join(unconfirmed, "; "))
+	}
+	return nil
+}
+
+// shellQuote quotes s for a command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " '\"$`\\*?[]#~!&|;<>(){}") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
