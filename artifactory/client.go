@@ -37,6 +37,7 @@ type Client struct {
 	pageSize   int
 	backoff    Backoff
 	log        *slog.Logger
+	clock      *clockWatch // what the Date headers of the ping and the AQL answers say (clock.go)
 }
 
 type clientConfig struct {
@@ -152,6 +153,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		pageSize: cfg.pageSize,
 		backoff:  cfg.backoff,
 		log:      log,
+		clock:    newClockWatch(),
 		httpClient: &http.Client{
 			CheckRedirect: noDeleteRedirect,
 			Transport:     &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},

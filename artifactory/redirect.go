@@ -7,8 +7,9 @@ import (
 )
 
 // ErrRedirected is returned when the server answered a DELETE with a redirect. artprune never follows one: Go's
-// HTTP client turns a DELETE into a GET on 301, 302 and 303, so a followed redirect answers 200 without deleting
-// anything, and a delete counted as done would be a lie in the report.
+// HTTP client turns a DELETE into a GET on 301, 302 and 303 (golang/go#21469), and jfrog-client-go's Send follows
+// redirects for every method but POST, so a followed redirect answers 200 without deleting anything, and a delete
+// counted as done would be a lie in the report.
 var ErrRedirected = errors.New("the server redirected a delete, which artprune never follows")
 
 // noDeleteRedirect is the CheckRedirect of the client's http.Client: a redirect of a DELETE is not followed, and

@@ -37,11 +37,13 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (
 
 // Now returns the server's clock, read from the Date header of a ping.
 func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	sent := time.Now()
 	resp, err := c.send(ctx, http.MethodGet, c.base+"api/system/ping", nil)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("ping %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
+	c.clock.observe("the ping's Date", resp, sent, time.Now())
 	if resp.StatusCode != http.StatusOK {
 		return time.Time{}, apiError("ping", c.base+"api/system/ping", resp)
 	}
