@@ -40,6 +40,12 @@ func TestImageInsideATagFolder(t *testing.T) {
 				imageErr: map[string]error{"a/b/c": prune.ErrTagFolderImage},
 			}
 		}},
+		{"image of tags only below a tag folder is not skipped", func(s *fakeStore) want {
+			tag, nested := m("tag"), m("nested")
+			s.put("img/v1", tag, old)
+			s.put("img/v1/latest", nested, old) // image img/v1, tag latest: nothing to delete, nothing to doubt
+			return want{kept: map[string]prune.Reason{}}
+		}},
 		{"nested image without a tag folder above it is judged", func(s *fakeStore) want {
 			inner, tagged, sibling := m("inner"), m("tagged"), m("sibling")
 			s.put("img/v2/latest", tagged, old)              // image img/v2 with its tag latest
