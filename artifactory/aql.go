@@ -226,8 +226,13 @@ func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows [
 	}
 	details := c.httpDetails(sm)
 	details.Headers["Content-Type"] = "text/plain"
+	sent := time.Now()
 	resp, _, _, err := sm.Client().Send(http.MethodPost, c.base+"api/search/aql", []byte(query), true, false, &details, "")
+	if err == nil {
+		c.clock.observe("an AQL answer's Date", resp, sent, time.Now())
+	}
 	if err != nil {
+		err = closeDropped(resp, err)
 		return nil, date, retryableError(err), fmt.Errorf("search: %w", err)
 	}
 	defer resp.Body.Close()

@@ -39,6 +39,7 @@ type Client struct {
 	log        *slog.Logger
 	srv        *serverCache  // the edition, found once (see Server)
 	aqlSlots   chan struct{} // at most MaxAQLInFlight AQL queries at once
+	clock      *clockWatch   // what the Date headers of the ping and the AQL answers say (clock.go)
 }
 
 func (c *Client) acquireAQL(ctx context.Context) error {
@@ -167,8 +168,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		log:      log,
 		srv:      &serverCache{},
 		aqlSlots: make(chan struct{}, MaxAQLInFlight),
+		clock:    newClockWatch(),
 		httpClient: &http.Client{
-			Transport: &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
+			CheckRedirect: noDeleteRedirect,
+			Transport:     &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil
 }

@@ -99,7 +99,8 @@ func (l connLayer) hasCreds() bool {
 // resolve combines, from the highest rank to the lowest: the flags, the JFrog CLI server named by --server-id,
 // the environment (JF_URL, JF_ACCESS_TOKEN, JF_USER, JF_PASSWORD), the --config file's keys, and the server named
 // by the file's server-id. The URL comes from the first source that has one; the credentials all come from the
-// first source that has any, so that a token never mixes with a user meant for another account.
+// first source that has any, so that a token never mixes with a user meant for another account; and checkPairing
+// refuses a URL and credentials whose sources do not belong together (connrule.go).
 func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 	flags := connLayer{name: "flags", url: c.url, token: c.token, tokenFile: c.tokenFile, user: c.user, password: c.password, passwordFile: c.passwordFile}
 	env := connLayer{name: "environment", url: getenv(envURL), token: getenv(envToken)}
@@ -126,9 +127,10 @@ func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 	}
 
 	var r resolved
+	var urlFrom connLayer
 	for _, l := range layers {
 		if r.url == "" {
-			r.url = l.url
+			r.url, urlFrom = l.url, l
 		}
 	}
 	if r.url == "" {
@@ -137,6 +139,12 @@ func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 	for _, l := range layers {
 		if !l.hasCreds() {
 			continue
+		}
+		if err := checkURLUserinfo(r.url); err != nil {
+			return r, err
+		}
+		if err := checkPairing(urlFrom, l); err != nil {
+			return r, err
 		}
 		creds, err := l.credentials()
 		creds.url = r.url
@@ -220,8 +228,8 @@ func (c *connFlags) client(ctx context.Context, getenv func(string) string, log 
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, usageErrorf("--url %q: want the JFrog Platform URL (https://host) or the Artifactory URL (https://host/artifactory)", redact(r.url))
 	}
-	if u.User != nil {
-		return nil, usageErrorf("--url must not carry credentials; use --access-token-file or --user with --password-file")
+	if err := checkURLUserinfo(r.url); err != nil {
+		return nil, err
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		log.Warn("the Artifactory URL is plain http to a host that is not this machine: credentials travel unencrypted", "url", u.String())
@@ -259,6 +267,14 @@ func (c *connFlags) client(ctx context.Context, getenv func(string) string, log 
 		log.Info("using Artifactory", attrs...)
 	}
 	return conn.Client, nil
+}
+
+// checkURLUserinfo refuses a URL that carries credentials.
+func checkURLUserinfo(raw string) error {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return usageErrorf("--url must not carry credentials; use --access-token-file or --user with --password-file")
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

@@ -150,12 +150,15 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		out.err = usageError{err}
 		return out
 	}
+	s.client.ResetClock()
+	clockWarned := false
 	for _, repo := range repos {
 		if ctx.Err() != nil {
 			out.plans = append(out.plans, s.failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
 			continue
 		}
 		plan := s.planRepo(ctx, planner, src, repo)
+		s.checkClock(plan, &clockWarned)
 		plan.ExcludedImages = src.excludedImages(repo)
 		out.evidence[repo] = src.evidenceOf(repo)
 		out.plans = append(out.plans, plan)
@@ -171,6 +174,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		if err := prune.Recheck(ctx, src, plan); err != nil {
 			s.log.Error("re-check failed: nothing is deleted in this repository", "repo", repo, "error", err)
 		}
+		s.checkClock(plan, &clockWarned)
 		if spec.approved != nil {
 			approve(plan, spec.approved, out.evidence[repo])
 		}

@@ -23,12 +23,12 @@ func TestPlatformAndArtifactoryURLs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, sc := newSeedServer(t)
-			e := map[string]string{"JF_ACCESS_TOKEN": testToken}
+			e := map[string]string{}
 			args := []string{"prune", "--repo", "docker-local", "--delete"}
-			if tc.viaFlag {
-				args = append(args, "--url", srv.URL+tc.url)
+			if tc.viaFlag { // the URL and the token from the same source
+				args = append(args, "--url", srv.URL+tc.url, "--access-token", testToken)
 			} else {
-				e["JF_URL"] = srv.URL + tc.url
+				e["JF_URL"], e["JF_ACCESS_TOKEN"] = srv.URL+tc.url, testToken
 			}
 			res := runCLI(t, e, args...)
 			if res.code != ExitOK {
