@@ -220,21 +220,12 @@ func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows [
 		return nil, date, false, err
 	}
 	defer c.releaseAQL()
-	sm, err := c.manager(ctx)
-	if err != nil {
-		return nil, date, false, err
-	}
-	details := c.httpDetails(sm)
-	details.Headers["Content-Type"] = "text/plain"
 	sent := time.Now()
-	resp, _, _, err := sm.Client().Send(http.MethodPost, c.base+"api/search/aql", []byte(query), true, false, &details, "")
-	if err == nil {
-		c.clock.observe("an AQL answer's Date", resp, sent, time.Now())
-	}
+	resp, err := c.sendWith(ctx, http.MethodPost, c.base+"api/search/aql", []byte(query), map[string]string{"Content-Type": "text/plain"})
 	if err != nil {
-		err = closeDropped(resp, err)
 		return nil, date, retryableError(err), fmt.Errorf("search: %w", err)
 	}
+	c.clock.observe("an AQL answer's Date", resp, sent, time.Now())
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, date, false, apiError("AQL search", "api/search/aql", resp)

@@ -15,7 +15,7 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	switch verdict {
 	case probeRefused, probeFatal:
 		return err
-	case probeTransient:
+	case probeUnsure:
 		c.log.Debug("the version check failed; going on", "error", err)
 	case probeNotHere:
 		c.log.Debug("the version check answered other than Artifactory's version; going on", "error", err)

@@ -170,7 +170,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		aqlSlots: make(chan struct{}, MaxAQLInFlight),
 		clock:    newClockWatch(),
 		httpClient: &http.Client{
-			CheckRedirect: noDeleteRedirect,
+			CheckRedirect: redirectPolicy(u),
 			Transport:     &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Request sends one request to rel, a path relative to the Artifactory base URL ("api/storage/repo/path",
@@ -16,16 +17,7 @@ func (c *Client) Request(ctx context.Context, method, rel string, body []byte, h
 	if strings.Contains(rel, "://") || strings.HasPrefix(rel, "/") {
 		return nil, fmt.Errorf("request %q: want a path relative to the Artifactory base URL", rel)
 	}
-	sm, err := c.manager(ctx)
-	if err != nil {
-		return nil, err
-	}
-	details := c.httpDetails(sm)
-	for k, v := range headers {
-		details.Headers[k] = v
-	}
-	resp, _, _, err := sm.Client().Send(method, c.base+rel, body, true, false, &details, "")
-	return resp, err
+	return c.sendWith(ctx, method, c.base+rel, body, headers)
 }
 
 // AQL runs one AQL query as given, without paging or the checks of [Client.Search], and returns its rows and
@@ -35,10 +27,12 @@ func (c *Client) AQL(ctx context.Context, query string) (rows []Row, trimmed boo
 		return nil, false, err
 	}
 	defer c.releaseAQL()
+	sent := time.Now()
 	resp, err := c.Request(ctx, http.MethodPost, "api/search/aql", []byte(query), map[string]string{"Content-Type": "text/plain"})
 	if err != nil {
 		return nil, false, err
 	}
+	c.clock.observe("an AQL answer's Date", resp, sent, time.Now())
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, false, apiError("AQL search", "api/search/aql", resp)

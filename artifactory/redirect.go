@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // ErrRedirected is returned when the server answered a DELETE with a redirect. artprune never follows one: Go's
@@ -12,19 +14,68 @@ import (
 // counted as done would be a lie in the report.
 var ErrRedirected = errors.New("the server redirected a delete, which artprune never follows")
 
-// noDeleteRedirect is the CheckRedirect of the client's http.Client: a redirect of a DELETE is not followed, and
-// the 3xx answer comes back to the caller (http.ErrUseLastResponse), which fails the delete (checkDeleteAnswer).
-// Other requests follow redirects as net/http does by default (at most 10).
-func noDeleteRedirect(req *http.Request, via []*http.Request) error {
-	for _, r := range via {
-		if r.Method == http.MethodDelete {
+// ErrRedirectRefused is returned for a redirect artprune does not follow: of a POST (an AQL query), or from https
+// to http.
+var ErrRedirectRefused = errors.New("a redirect artprune does not follow")
+
+// redirectPolicy is the CheckRedirect of the client's http.Client, for a client of base:
+//   - a redirect of a DELETE is not followed: the 3xx answer comes back to the caller (http.ErrUseLastResponse),
+//     which fails the delete (checkDeleteAnswer);
+//   - only GET and HEAD follow redirects (jfrog-client-go follows a POST's redirect itself unless told not to, so
+//     artprune's POSTs never ask it to; see [Client.send]);
+//   - a redirect from https to http is refused: the request would travel in clear;
+//   - a redirect to another origin (scheme, host and port) than base's goes without the credentials: net/http keeps
+//     the Authorization header for the same host on another port or scheme, and for subdomains, which are not
+//     the server the credentials were given for. Artifactory's direct cloud-storage download redirects a GET to a
+//     signed URL of the storage, which needs no credentials of ours.
+//
+// At most 10 redirects are followed, as net/http does by default.
+func redirectPolicy(base *url.URL) func(req *http.Request, via []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		first := via[0]
+		switch {
+		case first.Method == http.MethodDelete:
 			return http.ErrUseLastResponse
+		case first.Method != http.MethodGet && first.Method != http.MethodHead:
+			return fmt.Errorf("%s %s redirected to %s: %w", first.Method, redactURL(first.URL.String()), redactURL(req.URL.String()), ErrRedirectRefused)
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		case strings.EqualFold(via[len(via)-1].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https"):
+			return fmt.Errorf("%s redirected from https to %s: %w; point --url at the server itself", redactURL(first.URL.String()),
+				redactURL(req.URL.String()), ErrRedirectRefused)
 		}
+		if !sameOrigin(req.URL, base) {
+			for _, h := range []string{"Authorization", "Cookie", "X-JFrog-Art-Api"} {
+				req.Header.Del(h)
+			}
+		}
+		return nil
 	}
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
 	}
-	return nil
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// checkRedirected returns an error wrapping ErrRedirectRefused when jfrog-client-go's Send reports that it did not
+// follow a redirect (artprune sends POSTs with followRedirect false).
+func checkRedirected(method, rawURL, redirectURL string) error {
+	if redirectURL == "" {
+		return nil
+	}
+	return fmt.Errorf("%s %s: the server redirected it to %s: %w; nothing was sent there: point --url at the server "+
+		"itself (not a proxy or an old address that redirects)", method, redactURL(rawURL), redactURL(redirectURL), ErrRedirectRefused)
 }
 
 // checkDeleteAnswer returns an error wrapping ErrRedirected when resp is not the answer to the DELETE itself: a 3xx

@@ -23,12 +23,26 @@ var (
 
 // send performs one request through jfrog-client-go's HTTP client, with the body left open for the caller.
 func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (*http.Response, error) {
+	return c.sendWith(ctx, method, rawURL, body, nil)
+}
+
+// sendWith is send with extra headers. Redirects follow [redirectPolicy]; a POST is sent with jfrog-client-go's
+// followRedirect off, since jfrog-client-go would otherwise send the POST again itself, credentials included, to
+// wherever the server redirects it: such a redirect is an error wrapping ErrRedirectRefused.
+func (c *Client) sendWith(ctx context.Context, method, rawURL string, body []byte, headers map[string]string) (*http.Response, error) {
 	sm, err := c.manager(ctx)
 	if err != nil {
 		return nil, err
 	}
 	details := c.httpDetails(sm)
-	resp, _, _, err := sm.Client().Send(method, rawURL, body, true, false, &details, "")
+	for k, v := range headers {
+		details.Headers[k] = v
+	}
+	resp, _, redirectURL, err := sm.Client().Send(method, rawURL, body, method != http.MethodPost, false, &details, "")
+	if rerr := checkRedirected(method, rawURL, redirectURL); rerr != nil {
+		_ = closeDropped(resp, err)
+		return nil, rerr
+	}
 	if err != nil {
 		return nil, closeDropped(resp, err)
 	}

@@ -172,7 +172,7 @@ func retryableError(err error) bool {
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrRedirectRefused),
 		errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
 		return false
 	}

@@ -1,5 +1,10 @@
 package main
 
+import (
+	"net/url"
+	"strings"
+)
+
 // The rule that keeps a token on the host it was meant for. Sources of connection settings are, from the highest
 // rank: the flags, the JFrog CLI server of --server-id, the environment, the --config file, and the file's
 // server-id. The URL comes from the first that has one and the credentials from the first that has any; on top of
@@ -23,8 +28,8 @@ package main
 // checkPairing returns a usage error naming both sources when the URL of layer urlFrom and the credentials of layer
 // credsFrom must not be used together (see above).
 func checkPairing(urlFrom, credsFrom connLayer) error {
-	if urlFrom.name == credsFrom.name {
-		return nil
+	if urlFrom.name == credsFrom.name || (credsFrom.url != "" && sameURL(urlFrom.url, credsFrom.url)) {
+		return nil // one source, or two that name the same URL (--url "$JF_URL" with JF_ACCESS_TOKEN)
 	}
 	fix := "give the URL and the credentials from one source (both as flags, both in the environment, or one server id)"
 	switch {
@@ -42,4 +47,15 @@ func checkPairing(urlFrom, credsFrom connLayer) error {
 			redact(urlFrom.url), urlFrom.name, credsFrom.name, fix)
 	}
 	return nil
+}
+
+// sameURL reports whether a and b name the same URL, up to the case of the scheme and host and a trailing slash.
+func sameURL(a, b string) bool {
+	ua, errA := url.Parse(strings.TrimSuffix(a, "/"))
+	ub, errB := url.Parse(strings.TrimSuffix(b, "/"))
+	if errA != nil || errB != nil {
+		return false
+	}
+	return strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host) && ua.Path == ub.Path &&
+		ua.RawQuery == ub.RawQuery && ua.User == nil && ub.User == nil
 }

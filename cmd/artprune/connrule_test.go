@@ -60,6 +60,7 @@ func TestCredentialsStayWithTheirURL(t *testing.T) {
 		{"JF_URL with a config file's token file", urlOnly, []string{"--config", cfgToken}, ExitOK, nil},
 		{"a config file's URL with JF_ACCESS_TOKEN", tokenOnly, []string{"--config", cfgURL}, ExitOK, nil},
 		{"a config file's URL and token", nil, []string{"--config", cfgURLToken}, ExitOK, nil},
+		{"--url naming the environment's own URL", prodEnv, []string{"--url", strings.TrimSuffix(prod.ArtifactoryURL(), "/")}, ExitOK, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
