@@ -30,6 +30,9 @@ const (
 	ReasonReferrer Reason = "referrer"
 	// ReasonProtected: carries Options.KeepProperty, or is reachable only from such a folder.
 	ReasonProtected Reason = "protected"
+	// ReasonPulled: its manifest file was downloaded recently (ManifestFile.Pulled, --keep-pulled-within), or it is
+	// reachable only from such a folder: a deployment pinned to its digest still pulls it.
+	ReasonPulled Reason = "pulled"
 	// ReasonYoung: younger than Options.MinAge, or reachable only from such a folder.
 	ReasonYoung Reason = "young"
 	// ReasonChanged: was to be deleted, but [Recheck] found its image changed during the run; Folder.Err says how.
@@ -38,7 +41,7 @@ const (
 
 // Reasons returns every reason in precedence order.
 func Reasons() []Reason {
-	return []Reason{ReasonImageSkipped, ReasonTagDigest, ReasonTagged, ReasonReferrer, ReasonProtected, ReasonYoung, ReasonChanged}
+	return []Reason{ReasonImageSkipped, ReasonTagDigest, ReasonTagged, ReasonReferrer, ReasonProtected, ReasonPulled, ReasonYoung, ReasonChanged}
 }
 
 // rank orders reasons by precedence; lower wins.
@@ -352,19 +355,20 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 
 	g := &graph{id: make(map[[32]byte]int32)}
 	folderIDs := make([][]int32, len(runs))
-	var tagIDs, protectedIDs, youngIDs []int32
+	var tagIDs, protectedIDs, pulledIDs, youngIDs []int32
 	for k, start := range runs {
 		var ids []int32
 		isDigest := files[start].digestFolder()
 		if isDigest {
 			ids = append(ids, g.node(inv.leafDigest(&files[start])))
 		}
-		young, protected := false, false
+		young, protected, pulled := false, false, false
 		for i := start; i < runEnd(k); i++ {
 			f := &files[i]
 			ids = append(ids, g.node(f.sha))
 			young = young || plan.ServerTime.Sub(f.newest()) < p.opts.MinAge
 			protected = protected || f.flags&fileProtected != 0
+			pulled = pulled || f.flags&filePulled != 0
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
@@ -379,6 +383,8 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 			tagIDs = append(tagIDs, ids...)
 		case protected:
 			protectedIDs = append(protectedIDs, ids...)
+		case pulled:
+			pulledIDs = append(pulledIDs, ids...)
 		}
 		if young {
 			youngIDs = append(youngIDs, ids...)
@@ -420,11 +426,12 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 		slices.Sort(ip.MissingRefs)
 	}
 
-	// Tags first, with referrers of what tags keep; then protected, then young roots, each closed over index
+	// Tags first, with referrers of what tags keep; then protected, pulled and young roots, each closed over index
 	// entries, subjects and referrers. A node keeps the label of the first phase that reaches it.
 	g.spread(g.seed(tagIDs, ReasonTagDigest), ReasonTagged, false)
 	g.spread(g.marked(), ReasonReferrer, true)
 	g.spread(g.seed(protectedIDs, ReasonProtected), ReasonProtected, true)
+	g.spread(g.seed(pulledIDs, ReasonPulled), ReasonPulled, true)
 	g.spread(g.seed(youngIDs, ReasonYoung), ReasonYoung, true)
 
 	i := 0

@@ -11,7 +11,7 @@ import (
 
 // ReportSchemaVersion is the version of the [Report] JSON schema. It changes only when a field changes meaning or
 // disappears; fields may be added.
-const ReportSchemaVersion = 1
+const ReportSchemaVersion = 2
 
 // OutcomeWouldDelete is the outcome of every planned deletion in a dry-run report.
 const OutcomeWouldDelete Outcome = "would-delete"
@@ -90,6 +90,7 @@ type KeptCounts struct {
 	Tagged           int `json:"tagged"`
 	Referrer         int `json:"referrer"`
 	Protected        int `json:"protected"`
+	Pulled           int `json:"pulled"`
 	Young            int `json:"young"`
 	ChangedDuringRun int `json:"changed_during_run"`
 	NotApproved      int `json:"not_approved"`
@@ -424,6 +425,8 @@ func (k *KeptCounts) add(r Reason) {
 		k.Referrer++
 	case ReasonProtected:
 		k.Protected++
+	case ReasonPulled:
+		k.Pulled++
 	case ReasonYoung:
 		k.Young++
 	case ReasonChanged:
@@ -599,7 +602,7 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		n int
 	}{
 		{ReasonImageSkipped, k.ImageSkipped}, {ReasonTagDigest, k.TagDigest}, {ReasonTagged, k.Tagged},
-		{ReasonReferrer, k.Referrer}, {ReasonProtected, k.Protected}, {ReasonYoung, k.Young}, {ReasonChanged, k.ChangedDuringRun},
+		{ReasonReferrer, k.Referrer}, {ReasonProtected, k.Protected}, {ReasonPulled, k.Pulled}, {ReasonYoung, k.Young}, {ReasonChanged, k.ChangedDuringRun},
 		{ReasonNotApproved, k.NotApproved},
 	} {
 		if c.n > 0 {
