@@ -477,6 +477,7 @@ func (s *Summary) add(o Summary) {
 	k.Tagged += ok.Tagged
 	k.Referrer += ok.Referrer
 	k.Protected += ok.Protected
+	k.Pulled += ok.Pulled
 	k.Young += ok.Young
 	k.ChangedDuringRun += ok.ChangedDuringRun
 	k.NotApproved += ok.NotApproved

@@ -79,7 +79,8 @@ func buildPlan(s *session, out *runOutput) *planfile.Plan {
 		SchemaVersion: planfile.SchemaVersion, Kind: planfile.Kind, ArtpruneVersion: ver,
 		CreatedAt: time.Now().UTC().Format(time.RFC3339), URL: s.client.BaseURL(),
 		MinAgeSeconds: int64(s.sel.minAge / time.Second), KeepProperty: s.sel.keepProperty,
-		IncludeImages: append([]string{}, s.sel.includes...), ExcludeImages: append([]string{}, s.sel.excludes...),
+		KeepPulledWithinSeconds: int64(s.sel.pulledWithin / time.Second),
+		IncludeImages:           append([]string{}, s.sel.includes...), ExcludeImages: append([]string{}, s.sel.excludes...),
 		Repositories: []planfile.Repo{},
 	}
 	for _, plan := range out.plans {
@@ -156,7 +157,7 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 		return usageError{err}
 	}
 	sel := selection{keepProperty: pl.KeepProperty, includes: pl.IncludeImages, excludes: pl.ExcludeImages,
-		minAge: pl.MinAge(), planURL: pl.URL}
+		minAge: pl.MinAge(), pulledWithin: pl.KeepPulledWithin(), planURL: pl.URL}
 	s, err := o.open(cmd, getenv, sel)
 	if err != nil {
 		return err

@@ -141,6 +141,14 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 	if s.sel.keepProperty != "" {
 		base = artifactory.KeepSource{Client: s.client, Property: s.sel.keepProperty}
 	}
+	if s.sel.pulledWithin > 0 {
+		base = artifactory.PulledSource{Source: base, Client: s.client, Within: s.sel.pulledWithin}
+		if s.flags.perf.cacheDir == "" {
+			s.log.Warn("--keep-pulled-within without --cache-dir: Artifactory counts artprune's own reads of manifests as "+
+				"downloads, so every manifest read in a run within the window is kept as pulled in the next; "+
+				"give --cache-dir so that each manifest is read once", "keep_pulled_within", prune.HumanDuration(s.sel.pulledWithin))
+		}
+	}
 	src := newRunSource(base, s.images, s.prog, spec.capture || spec.approved != nil)
 	popts := prune.Options{MinAge: s.sel.minAge, Concurrency: s.flags.concurrency, KeepProperty: s.sel.keepProperty, Logger: s.log}
 	s.flags.perf.plannerOptions(&popts)

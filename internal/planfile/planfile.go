@@ -37,6 +37,9 @@ type Plan struct {
 	URL string `json:"url"`
 	// MinAgeSeconds is the grace period the plan used; apply judges again with it.
 	MinAgeSeconds int64 `json:"min_age_seconds"`
+	// KeepPulledWithinSeconds is the --keep-pulled-within window the plan used (absent or 0: off); apply judges again
+	// with it.
+	KeepPulledWithinSeconds int64 `json:"keep_pulled_within_seconds,omitempty"`
 	// KeepProperty, IncludeImages and ExcludeImages are the settings the plan used; apply judges again with them.
 	KeepProperty  string   `json:"keep_property"`
 	IncludeImages []string `json:"include_images"`
@@ -86,6 +89,11 @@ var (
 // MinAge returns the plan's grace period.
 func (p *Plan) MinAge() time.Duration { return time.Duration(p.MinAgeSeconds) * time.Second }
 
+// KeepPulledWithin returns the plan's --keep-pulled-within window; 0 when off.
+func (p *Plan) KeepPulledWithin() time.Duration {
+	return time.Duration(p.KeepPulledWithinSeconds) * time.Second
+}
+
 // Validate checks everything Read checks but the decoding.
 func (p *Plan) Validate() error {
 	var errs []error
@@ -101,6 +109,9 @@ func (p *Plan) Validate() error {
 	}
 	if p.MinAgeSeconds <= 0 {
 		bad("min_age_seconds %d: must be positive", p.MinAgeSeconds)
+	}
+	if p.KeepPulledWithinSeconds < 0 {
+		bad("keep_pulled_within_seconds %d: must not be negative", p.KeepPulledWithinSeconds)
 	}
 	repos := map[string]bool{}
 	for i, r := range p.Repositories {

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/artprune/artprune/prune"
+)
+
+// TestKeepPulledWithin: a dangling index pulled by digest within the window is kept with its children, locally or
+// through another Artifactory; its unpulled siblings go; once the window has passed, everything dangling goes.
+func TestKeepPulledWithin(t *testing.T) {
+	for _, remote := range []bool{false, true} {
+		name := "local"
+		if remote {
+			name = "remote"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv, sc := newSeedServer(t)
+			st := srv.Store()
+			// The dangling push-by-digest index (the only dangling list.manifest.json) and its two children.
+			var index string
+			for _, f := range sc.Dangling {
+				if _, ok := st.Get("docker-local", f+"/list.manifest.json"); ok {
+					index = f
+				}
+			}
+			if index == "" {
+				t.Fatal("the seed story has no dangling index")
+			}
+			var err error
+			if remote {
+				err = st.RecordRemoteDownload("docker-local", index+"/list.manifest.json", "edge-eu", "docker-local/"+index+"/list.manifest.json", "kubelet", 1, srv.Clock().Now().Add(-6*24*time.Hour))
+			} else {
+				err = st.RecordDownload("docker-local", index+"/list.manifest.json", "kubelet", srv.Clock().Now().Add(-6*24*time.Hour))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--keep-pulled-within", "7d", "--delete", "-o", "json")
+			if res.code != ExitOK {
+				t.Fatalf("exit %d\n%s", res.code, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "--keep-pulled-within without --cache-dir") {
+				t.Errorf("no warning about the missing document cache:\n%s", res.stderr)
+			}
+			var rep prune.Report
+			if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+				t.Fatal(err)
+			}
+			pulled := map[string]bool{}
+			for _, k := range rep.Repositories[0].Kept {
+				if k.Reason == string(prune.ReasonPulled) {
+					pulled[k.Path] = true
+				}
+			}
+			if len(pulled) != 3 || !pulled[index] || rep.Totals.Kept.Pulled != 3 {
+				t.Fatalf("kept as pulled: %v (count %d), want the index %s and its two children", pulled, rep.Totals.Kept.Pulled, index)
+			}
+			var want []string // live, plus the pulled index and its children
+			for f := range sc.Live {
+				want = append(want, f)
+			}
+			for f := range pulled {
+				want = append(want, f)
+			}
+			slices.Sort(want)
+			if got := digestFolders(t, srv, "docker-local"); !slices.Equal(got, want) {
+				t.Fatalf("after --delete:\n  %v\nwant\n  %v", got, want)
+			}
+
+			// Eight days later the window has passed (for the pull and for artprune's own reads): they go too.
+			srv.Clock().Advance(8 * 24 * time.Hour)
+			res = runCLI(t, env(srv), "prune", "--repo", "docker-local", "--keep-pulled-within", "7d", "--delete", "-q")
+			if res.code != ExitOK {
+				t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
+			}
+			want = want[:0]
+			for f := range sc.Live {
+				if sc.Live[f] != "young" { // the young ones are old by now, and dangling
+					want = append(want, f)
+				}
+			}
+			slices.Sort(want)
+			if got := digestFolders(t, srv, "docker-local"); !slices.Equal(got, want) {
+				t.Fatalf("after the window:\n  %v\nwant\n  %v", got, want)
+			}
+		})
+	}
+}
+
+// TestKeepPulledWithinUsage: a negative window is a usage error, and nothing is done.
+func TestKeepPulledWithinUsage(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := digestFolders(t, srv, "docker-local")
+	res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--keep-pulled-within", "-1h", "--delete")
+	if res.code != ExitUsage || !strings.Contains(res.stderr, "--keep-pulled-within") {
+		t.Fatalf("negative window: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := digestFolders(t, srv, "docker-local"); !slices.Equal(got, before) {
+		t.Fatalf("a refused run changed the repository")
+	}
+}
