@@ -74,6 +74,9 @@ type Summary struct {
 	ExcludedImages int `json:"excluded_images"`
 	// NotApplied counts the entries of an approved plan (artprune apply) that were not deleted.
 	NotApplied int `json:"not_applied"`
+	// TagDeletions counts the tag folders to delete (artprune delete); TagOutcomes counts their outcomes.
+	TagDeletions int           `json:"tag_deletions"`
+	TagOutcomes  OutcomeCounts `json:"tag_outcomes"`
 	// Bytes is the size of the files in the planned deletions; null when unknown.
 	Bytes *int64 `json:"bytes"`
 	// FreedBytesEstimate is the storage freed once the Trash Can is emptied and garbage collection runs; null when
@@ -131,6 +134,8 @@ type RepoReport struct {
 	ExcludedImages []string `json:"excluded_images"`
 	// NotApplied lists the entries of an approved plan (artprune apply) that were not deleted, with why.
 	NotApplied []NotAppliedReport `json:"not_applied"`
+	// DeletedTags lists the tag folders artprune delete deletes (or would), with their outcomes; empty otherwise.
+	DeletedTags []TagDeletionReport `json:"deleted_tags"`
 }
 
 // NotAppliedReport is an entry of an approved plan that artprune apply did not delete.
@@ -164,6 +169,15 @@ type DeletionReport struct {
 	Age        string `json:"age"`
 	// Bytes is the size of the files in the folder; null when unknown.
 	Bytes   *int64 `json:"bytes"`
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+}
+
+// TagDeletionReport is one tag folder of artprune delete.
+type TagDeletionReport struct {
+	Image   string `json:"image"`
+	Tag     string `json:"tag"`
+	Path    string `json:"path"`
 	Outcome string `json:"outcome"`
 	Error   string `json:"error,omitempty"`
 }
@@ -254,6 +268,7 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 		MalformedFiles: append([]string{}, plan.Malformed...),
 		ExcludedImages: []string{},
 		NotApplied:     []NotAppliedReport{},
+		DeletedTags:    []TagDeletionReport{},
 	}
 	if !plan.ServerTime.IsZero() {
 		rr.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
@@ -278,6 +293,23 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 	s.ExcludedImages = len(plan.ExcludedImages)
 	rr.NotApplied = append(rr.NotApplied, plan.NotApplied...)
 	s.NotApplied = len(plan.NotApplied)
+	for _, td := range plan.TagDeletions {
+		out := td.Outcome
+		switch {
+		case out != "":
+		case dryRun:
+			out = OutcomeWouldDelete
+		default:
+			out = OutcomeNotAttempted
+		}
+		tr := TagDeletionReport{Image: td.Image, Tag: td.Tag, Path: td.Path, Outcome: string(out)}
+		if td.Err != nil {
+			tr.Error = td.Err.Error()
+		}
+		rr.DeletedTags = append(rr.DeletedTags, tr)
+		s.TagDeletions++
+		s.TagOutcomes.add(out)
+	}
 
 	for i := range plan.Images {
 		img := &plan.Images[i]
@@ -436,6 +468,16 @@ func (k *KeptCounts) add(r Reason) {
 	}
 }
 
+// sum adds the counts of p.
+func (o *OutcomeCounts) sum(p OutcomeCounts) {
+	o.WouldDelete += p.WouldDelete
+	o.Deleted += p.Deleted
+	o.AlreadyGone += p.AlreadyGone
+	o.Forbidden += p.Forbidden
+	o.Failed += p.Failed
+	o.NotAttempted += p.NotAttempted
+}
+
 func (o *OutcomeCounts) add(out Outcome) {
 	switch out {
 	case OutcomeWouldDelete:
@@ -470,6 +512,8 @@ func (s *Summary) add(o Summary) {
 	s.IgnoredFiles += o.IgnoredFiles
 	s.ExcludedImages += o.ExcludedImages
 	s.NotApplied += o.NotApplied
+	s.TagDeletions += o.TagDeletions
+	s.TagOutcomes.sum(o.TagOutcomes)
 	k, ok := &s.Kept, o.Kept
 	k.Total += ok.Total
 	k.ImageSkipped += ok.ImageSkipped
@@ -615,6 +659,12 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		tw.printf(" (%s)", strings.Join(kept, ", "))
 	}
 	tw.printf("; %s\n", deletionSummary(dryRun, s))
+	for _, td := range rr.DeletedTags {
+		tw.printf("    %-13s tag %s\n", td.Outcome, td.Path)
+		if td.Error != "" {
+			tw.printf("      %s\n", indent(td.Error))
+		}
+	}
 	_ = lists.deletions(func(d DeletionReport) error {
 		size := "size unknown"
 		if d.Bytes != nil {
