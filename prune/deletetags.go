@@ -38,8 +38,8 @@ type TagPattern struct {
 // String returns "image:tag".
 func (p TagPattern) String() string { return p.Image + ":" + p.Tag }
 
-// match reports whether tag folder image/tag is named by p.
-func (p TagPattern) match(image, tag string) bool {
+// Match reports whether tag folder image/tag is named by p.
+func (p TagPattern) Match(image, tag string) bool {
 	if image != p.Image {
 		return false
 	}
@@ -134,7 +134,7 @@ func ValidateTagFolderPath(repo, folder string) error {
 func (p *Planner) PlanTagDeletion(ctx context.Context, repo string, patterns []TagPattern) (*RepoPlan, error) {
 	sel := slices.Clone(patterns)
 	return p.plan(ctx, repo, func(image, tag string) bool {
-		return slices.ContainsFunc(sel, func(tp TagPattern) bool { return tp.match(image, tag) })
+		return slices.ContainsFunc(sel, func(tp TagPattern) bool { return tp.Match(image, tag) })
 	})
 }
 

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,6 +98,9 @@ type runSpec struct {
 	approved *planfile.Plan
 	// capture records the evidence a plan file needs.
 	capture bool
+	// tags, for artprune delete, names the tags to delete per repository; the run deletes them and what only
+	// they kept, instead of pruning.
+	tags map[string][]prune.TagPattern
 }
 
 // runOutput is what one run produced.
@@ -117,7 +122,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 	out := &runOutput{dryRun: !spec.delete, began: time.Now(), evidence: map[string]map[string][]planfile.Manifest{}}
 	defer func() { out.took = time.Since(out.began) }()
 	repos := s.sel.repos
-	if spec.approved != nil {
+	if spec.tags != nil {
+		repos = slices.Sorted(maps.Keys(spec.tags))
+	} else if spec.approved != nil {
 		repos = nil
 		for _, r := range spec.approved.Repositories {
 			if r.Error == "" {
@@ -162,7 +169,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			out.plans = append(out.plans, failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
 			continue
 		}
-		plan := s.planRepo(ctx, planner, src, repo)
+		plan := s.planRepo(ctx, planner, src, repo, spec.tags[repo])
 		plan.ExcludedImages = src.excludedImages(repo)
 		out.evidence[repo] = src.evidenceOf(repo)
 		out.plans = append(out.plans, plan)
@@ -186,7 +193,12 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			s.log.Info("deleting", "repo", repo, "folders", n)
 		}
 		ph := s.prog.Start(repo, progress.PhaseDeletes, int64(n))
-		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		var res *prune.ApplyResult
+		if spec.tags != nil {
+			res = prune.ApplyTagDeletion(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		} else {
+			res = prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		}
 		ph.Done()
 		out.results = append(out.results, res)
 	}
@@ -218,14 +230,20 @@ func (s *session) resolveRepos(ctx context.Context) (artifactory.Resolution, err
 	return res, nil
 }
 
-func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string) *prune.RepoPlan {
+func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string, tags []prune.TagPattern) *prune.RepoPlan {
 	if err := s.client.CheckDockerLocal(ctx, repo); err != nil {
 		s.log.Error("repository refused", "repo", repo, "error", err)
 		return failedPlan(repo, err)
 	}
 	s.log.Info("planning", "repo", repo)
 	began := time.Now()
-	plan, err := planner.Plan(ctx, repo)
+	var plan *prune.RepoPlan
+	var err error
+	if tags != nil {
+		plan, err = planner.PlanTagDeletion(ctx, repo, tags)
+	} else {
+		plan, err = planner.Plan(ctx, repo)
+	}
 	src.endDocuments(repo)
 	if err != nil {
 		s.log.Error("planning failed: nothing is deleted in this repository", "repo", repo, "error", err)
