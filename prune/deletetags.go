@@ -162,6 +162,26 @@ func (p *Planner) collectTagDeletions(plan *RepoPlan) {
 	}
 }
 
+// WithdrawTags withdraws the tag deletions of image, and with them the deletions of the image's digest folders,
+// which those tags may reach: they are kept with reason r and err. It reports whether the image had tag deletions.
+func (p *RepoPlan) WithdrawTags(image string, r Reason, err error) bool {
+	n := len(p.TagDeletions)
+	p.TagDeletions = slices.DeleteFunc(p.TagDeletions, func(td TagDeletion) bool { return td.Image == image })
+	for i := range p.Images {
+		ip := &p.Images[i]
+		if ip.Name != image {
+			continue
+		}
+		for j := range ip.Folders {
+			if fo := &ip.Folders[j]; fo.Delete {
+				fo.Delete, fo.Reason, fo.Err = false, r, err
+			}
+		}
+	}
+	p.updateBytes()
+	return len(p.TagDeletions) != n
+}
+
 // ErrTagNotDeleted is wrapped by the error of a digest folder kept because a named tag folder that reaches it was
 // not deleted.
 var ErrTagNotDeleted = errors.New("a named tag folder was not deleted")

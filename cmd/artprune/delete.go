@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/artprune/artprune/internal/planfile"
 	"github.com/artprune/artprune/prune"
 )
 
@@ -12,6 +16,7 @@ import (
 type deleteOptions struct {
 	runFlags
 	delete bool
+	out    string
 }
 
 func newDeleteCmd(getenv func(string) string) *cobra.Command {
@@ -36,7 +41,11 @@ Exit codes: 0 success; 1 a failure happened (nothing unsafe was done); 2 usage e
   artprune delete --access-token-file token.txt docker-local/app:pr-*
 
   # Delete a multi-arch tag and what only it kept
-  artprune delete --server-id prod docker-local/team/app:1.4.2 --delete --report deleted.json`,
+  artprune delete --server-id prod docker-local/team/app:1.4.2 --delete --report deleted.json
+
+  # Write a plan to approve, then apply it
+  artprune delete --server-id prod 'docker-local/app:pr-*' --out plan.json
+  artprune apply plan.json --server-id prod`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("name the tags to delete: artprune delete REPO/IMAGE:TAG... (TAG may be a glob such as 'pr-*')")
@@ -57,6 +66,7 @@ Exit codes: 0 success; 1 a failure happened (nothing unsafe was done); 2 usage e
 	o.registerOutput(f)
 	o.registerLog(f)
 	f.BoolVar(&o.delete, "delete", false, "delete; without it artprune only reports what it would delete (dry run)")
+	f.StringVar(&o.out, "out", "", "write a plan file of the tag folders and digest folders to delete, for artprune apply (a dry run)")
 	return cmd
 }
 
@@ -78,6 +88,9 @@ func (o *deleteOptions) run(cmd *cobra.Command, getenv func(string) string, args
 	if err != nil {
 		return err
 	}
+	if o.out != "" && o.delete {
+		return usageErrorf("--out writes a plan to approve and apply later: it does not go with --delete")
+	}
 	s, err := o.open(cmd, getenv, selection{keepProperty: o.keepProperty, minAge: time.Duration(o.minAge), pulledWithin: time.Duration(o.pulledWithin)})
 	if err != nil {
 		return err
@@ -93,7 +106,7 @@ func (o *deleteOptions) run(cmd *cobra.Command, getenv func(string) string, args
 		return usageErrorf("--keep-pulled-within must not be negative (0 turns it off)")
 	}
 	ctx := cmd.Context()
-	out := s.run(ctx, runSpec{delete: o.delete, tags: tags})
+	out := s.run(ctx, runSpec{delete: o.delete, tags: tags, capture: o.out != ""})
 	for _, plan := range out.plans {
 		if plan.Err != nil {
 			continue
@@ -109,5 +122,90 @@ func (o *deleteOptions) run(cmd *cobra.Command, getenv func(string) string, args
 		}
 	}
 	s.closeProgress()
+	if o.out != "" && out.err == nil && ctx.Err() == nil {
+		pl := buildTagPlan(s, out, args)
+		if err := planfile.WriteFile(o.out, pl); err != nil {
+			return fmt.Errorf("write the plan: %w", err)
+		}
+		s.log.Info("plan written", "file", o.out, "repositories", len(pl.Repositories))
+	}
 	return s.publish(ctx, cmd.OutOrStdout(), out)
+}
+
+// buildTagPlan turns a dry run of artprune delete into a plan file: the digest folders as a prune plan holds them,
+// and the tag folders with the manifests they hold.
+func buildTagPlan(s *session, out *runOutput, args []string) *planfile.Plan {
+	pl := buildPlan(s, out)
+	pl.DeleteTags = slices.Clone(args)
+	byRepo := map[string]*prune.RepoPlan{}
+	for _, plan := range out.plans {
+		byRepo[plan.Repo] = plan
+	}
+	for i := range pl.Repositories {
+		r := &pl.Repositories[i]
+		for j := range r.Folders {
+			r.Folders[j].Reason = planfile.ReasonOnlyNamedTags
+		}
+		plan := byRepo[r.Repo]
+		if plan == nil || r.Error != "" {
+			continue
+		}
+		ev := out.evidence[r.Repo]
+		for _, td := range plan.TagDeletions {
+			ms := ev[td.Path]
+			if len(ms) == 0 {
+				s.log.Error("no manifest evidence for a tag to delete; its image is left out of the plan", "repo", r.Repo, "tag", td.Path)
+				r.Folders = slices.DeleteFunc(r.Folders, func(f planfile.Folder) bool { return f.Image == td.Image })
+				continue
+			}
+			r.Tags = append(r.Tags, planfile.Tag{Path: td.Path, Manifests: slices.Clone(ms)})
+		}
+	}
+	return pl
+}
+
+// tagPlanPatterns returns the exact tags an approved plan of artprune delete deletes, per repository: apply judges
+// again with those, not with the plan's globs, so that a tag pushed since that a glob matches is a root again.
+func tagPlanPatterns(pl *planfile.Plan) map[string][]prune.TagPattern {
+	out := map[string][]prune.TagPattern{}
+	for _, r := range pl.Repositories {
+		if r.Error != "" {
+			continue
+		}
+		out[r.Repo] = []prune.TagPattern{}
+		for _, tg := range r.Tags {
+			i := strings.LastIndexByte(tg.Path, '/')
+			out[r.Repo] = append(out[r.Repo], prune.TagPattern{Image: tg.Path[:i], Tag: tg.Path[i+1:]})
+		}
+	}
+	return out
+}
+
+// approveTags withdraws the tag deletions of every image one of whose tags differs from its approved evidence (and
+// with them the image's digest deletions), and lists the approved tags that will not be deleted in plan.NotApplied.
+func approveTags(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
+	var tags []planfile.Tag
+	for _, r := range approved.Repositories {
+		if r.Repo == plan.Repo {
+			tags = r.Tags
+		}
+	}
+	planned := map[string]bool{}
+	for _, td := range plan.TagDeletions {
+		planned[td.Path] = true
+	}
+	for _, tg := range tags {
+		i := strings.LastIndexByte(tg.Path, '/')
+		image := tg.Path[:i]
+		switch {
+		case plan.Err != nil:
+			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "the repository failed, nothing is deleted in it"})
+		case !planned[tg.Path]:
+			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "no longer present, or its image could not be judged"})
+		case !slices.Equal(evidence[tg.Path], tg.Manifests):
+			why := fmt.Sprintf("changed since the plan was approved: its manifest files are %s, approved %s", manifestList(evidence[tg.Path]), manifestList(tg.Manifests))
+			plan.WithdrawTags(image, prune.ReasonNotApproved, fmt.Errorf("tag %s %s", tg.Path, why))
+			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: why})
+		}
+	}
 }

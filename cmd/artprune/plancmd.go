@@ -129,6 +129,9 @@ only the folders that are both in the plan and still to be deleted now, with the
 checksums and an age above the grace period. Nothing outside the plan is ever deleted. Every approved folder not
 deleted is reported under not_applied with why: gone already, kept now (and why), or its evidence changed.
 
+A plan of "artprune delete --out" is applied the same way: apply judges again with exactly the approved tags,
+deletes the approved tag folders whose manifests are unchanged, and the approved digest folders only they keep now.
+
 The plan file is checked strictly: its schema version and kind, no unknown field, every path one the delete guard
 accepts. It must have been made against the same Artifactory URL.`,
 		Example: `  artprune apply plan.json --report applied.json`,
@@ -162,7 +165,11 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	if err != nil {
 		return err
 	}
-	out := s.run(ctx, runSpec{delete: true, approved: pl})
+	spec := runSpec{delete: true, approved: pl}
+	if len(pl.DeleteTags) > 0 { // a plan of artprune delete
+		spec.tags, spec.capture = tagPlanPatterns(pl), true
+	}
+	out := s.run(ctx, spec)
 	s.closeProgress()
 	return s.publish(ctx, cmd.OutOrStdout(), out)
 }
@@ -173,6 +180,9 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 func approve(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
 	entries := approved.Index(plan.Repo)
 	minAge := approved.MinAge()
+	if len(approved.DeleteTags) > 0 {
+		minAge = 0 // the grace period does not protect what only the named tags reach
+	}
 	for _, fo := range plan.Deletions() {
 		a, ok := entries[fo.Path]
 		if !ok {

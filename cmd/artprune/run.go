@@ -179,6 +179,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		if plan.Err != nil {
 			if spec.approved != nil {
 				approve(plan, spec.approved, out.evidence[repo])
+				if spec.tags != nil {
+					approveTags(plan, spec.approved, out.evidence[repo])
+				}
 			}
 			continue
 		}
@@ -187,6 +190,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		}
 		if spec.approved != nil {
 			approve(plan, spec.approved, out.evidence[repo])
+			if spec.tags != nil {
+				approveTags(plan, spec.approved, out.evidence[repo])
+			}
 		}
 		n := plan.DeletionCount()
 		if plan.Err == nil {
