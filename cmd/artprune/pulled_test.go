@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +91,35 @@ func TestKeepPulledWithin(t *testing.T) {
 				t.Fatalf("after the window:\n  %v\nwant\n  %v", got, want)
 			}
 		})
+	}
+}
+
+// TestKeepPulledWithinFromConfig: the window can come from the config file.
+func TestKeepPulledWithinFromConfig(t *testing.T) {
+	srv, sc := newSeedServer(t)
+	var index string
+	for _, f := range sc.Dangling {
+		if _, ok := srv.Store().Get("docker-local", f+"/list.manifest.json"); ok {
+			index = f
+		}
+	}
+	if err := srv.Store().RecordDownload("docker-local", index+"/list.manifest.json", "kubelet", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "artprune.yaml")
+	if err := os.WriteFile(cfg, []byte("repo:\n  - docker-local\nkeep-pulled-within: 7d\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runCLI(t, env(srv), "prune", "--config", cfg, "-o", "json")
+	if res.code != ExitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var rep prune.Report
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals.Kept.Pulled != 3 {
+		t.Errorf("kept as pulled: %d, want the index and its two children", rep.Totals.Kept.Pulled)
 	}
 }
 
