@@ -712,11 +712,20 @@ func deletionSummary(dryRun bool, s Summary) string {
 		size = fmt.Sprintf("%s, estimated freed %s", HumanBytes(*s.Bytes), HumanBytes(*s.FreedBytesEstimate))
 	}
 	if dryRun {
-		return fmt.Sprintf("would delete %d folders (%s)", s.Deletions, size)
+		tags := ""
+		if s.TagDeletions > 0 {
+			tags = fmt.Sprintf("%d tags and ", s.TagDeletions)
+		}
+		return fmt.Sprintf("would delete %s%d folders (%s)", tags, s.Deletions, size)
+	}
+	tags := ""
+	if t := s.TagOutcomes; s.TagDeletions > 0 {
+		tags = fmt.Sprintf("planned %d tag deletions: %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted; ",
+			s.TagDeletions, t.Deleted, t.AlreadyGone, t.Forbidden, t.Failed, t.NotAttempted)
 	}
 	o := s.Outcomes
-	return fmt.Sprintf("planned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
-		s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
+	return fmt.Sprintf("%splanned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
+		tags, s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
 }
 
 func orDash(s string) string {
