@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,4 +135,28 @@ func TestKeepPulledWithinUsage(t *testing.T) {
 	if got := digestFolders(t, srv, "docker-local"); !slices.Equal(got, before) {
 		t.Fatalf("a refused run changed the repository")
 	}
+}
+
+// TestKeepPulledWithinFailsClosed: a statistics query that fails (here the remote one, after its retries) deletes
+// nothing in its repository, says why, and exits 1; the other repository is pruned regardless.
+func TestKeepPulledWithinFailsClosed(t *testing.T) {
+	srv, sc, url, _ := wrappedSeedServer(t, failing(func(r *http.Request, body string) bool {
+		return strings.HasSuffix(r.URL.Path, "/api/search/aql") && strings.Contains(body, `"docker-local"`) &&
+			strings.Contains(body, `"stat.remote_downloaded"`)
+	}))
+	before := digestFolders(t, srv, "docker-local")
+	report := filepath.Join(t.TempDir(), "report.json")
+	e := map[string]string{"JF_URL": url, "JF_ACCESS_TOKEN": testToken}
+	res := runWith(t, fastCtx(fastRetries, 0), e, "prune", "--repo", "docker-local", "--repo", "docker-other",
+		"--keep-pulled-within", "7d", "--delete", "--report", report)
+	if res.code != ExitFailure {
+		t.Errorf("exit %d, want %d", res.code, ExitFailure)
+	}
+	if !strings.Contains(res.stdout, "stat.remote_downloaded") {
+		t.Errorf("the report does not name the failed statistics query:\n%s", res.stdout)
+	}
+	if after := digestFolders(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("docker-local changed:\n  %v\nwant\n  %v", after, before)
+	}
+	checkFinished(t, srv, sc, "docker-other")
 }
