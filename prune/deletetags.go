@@ -182,6 +182,10 @@ func (p *RepoPlan) WithdrawTags(image string, r Reason, err error) bool {
 	return len(p.TagDeletions) != n
 }
 
+// ErrProtectedTag is wrapped by the error of an image skipped because a tag folder named for deletion carries the
+// keep property: the property protects it, so the image deletes nothing.
+var ErrProtectedTag = errors.New("a tag named for deletion is protected")
+
 // ErrTagNotDeleted is wrapped by the error of a digest folder kept because a named tag folder that reaches it was
 // not deleted.
 var ErrTagNotDeleted = errors.New("a named tag folder was not deleted")

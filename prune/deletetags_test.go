@@ -259,3 +259,21 @@ func (s *fakeStore) has(folder string) bool {
 	}
 	return false
 }
+
+// TestPlanTagDeletionRefusesAProtectedTag: a named tag folder carrying the keep property is not deleted, and its
+// image deletes nothing.
+func TestPlanTagDeletionRefusesAProtectedTag(t *testing.T) {
+	ts := newTagStory(t)
+	ts.s.put("app/pr-9", ts.m2, old, withProps("artprune.keep", "true"))
+	plan, err := newPlanner(t, ts.s, prune.Options{KeepProperty: "artprune.keep=true"}).PlanTagDeletion(context.Background(), repo,
+		[]prune.TagPattern{{Image: "app", Tag: "pr-*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.TagDeletions) != 0 || plan.DeletionCount() != 0 {
+		t.Fatalf("tags %q and %d folders to delete, want none", tagPaths(plan), plan.DeletionCount())
+	}
+	if !errors.Is(plan.Images[0].Err, prune.ErrProtectedTag) || !strings.Contains(plan.Images[0].Err.Error(), "app/pr-9") {
+		t.Fatalf("image error %v, want ErrProtectedTag naming app/pr-9", plan.Images[0].Err)
+	}
+}

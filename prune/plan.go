@@ -372,6 +372,7 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 	g := &graph{id: make(map[[32]byte]int32)}
 	folderIDs := make([][]int32, len(runs))
 	var tagIDs, namedIDs, protectedIDs, pulledIDs, youngIDs []int32
+	protectedTag := "" // a named tag folder that carries the keep property
 	for k, start := range runs {
 		var ids []int32
 		isDigest := files[start].digestFolder()
@@ -395,6 +396,9 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 		}
 		folderIDs[k] = ids
 		if !isDigest && plan.named != nil && plan.named(img.name, inv.tags[files[start].leaf]) {
+			if protected && protectedTag == "" {
+				protectedTag = img.name + "/" + inv.tags[files[start].leaf]
+			}
 			// A named tag is no root, young or not: it goes, and keeps nothing.
 			namedIDs = append(namedIDs, ids...)
 			ip.deleteTags = append(ip.deleteTags, inv.tags[files[start].leaf])
@@ -411,6 +415,11 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 		if young {
 			youngIDs = append(youngIDs, ids...)
 		}
+	}
+
+	if protectedTag != "" {
+		p.skip(plan.Repo, &ip, fmt.Errorf("tag folder %s carries the keep property %s: %w", protectedTag, p.opts.KeepProperty, ErrProtectedTag))
+		return ip
 	}
 
 	missing := make(map[[32]byte]bool)
