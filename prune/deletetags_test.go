@@ -277,3 +277,26 @@ func TestPlanTagDeletionRefusesAProtectedTag(t *testing.T) {
 		t.Fatalf("image error %v, want ErrProtectedTag naming app/pr-9", plan.Images[0].Err)
 	}
 }
+
+func TestTagDeletionReport(t *testing.T) {
+	ts := newTagStory(t)
+	plan, err := newPlanner(t, ts.s, prune.Options{}).PlanTagDeletion(context.Background(), repo, []prune.TagPattern{{Image: "app", Tag: "pr-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := prune.NewReport(true, []*prune.RepoPlan{plan}, nil)
+	rr := r.Repositories[0]
+	if len(rr.DeletedTags) != 1 || rr.DeletedTags[0] != (prune.TagDeletionReport{Image: "app", Tag: "pr-1", Path: "app/pr-1", Outcome: "would-delete"}) ||
+		r.Totals.TagDeletions != 1 || r.Totals.TagOutcomes.WouldDelete != 1 {
+		t.Fatalf("deleted_tags %+v, totals %d %+v", rr.DeletedTags, r.Totals.TagDeletions, r.Totals.TagOutcomes)
+	}
+	var md strings.Builder
+	if err := r.WriteMarkdown(&md, 0); err != nil || !strings.Contains(md.String(), "- `app/pr-1`: would-delete") {
+		t.Fatalf("markdown (%v):\n%s", err, md.String())
+	}
+	var text strings.Builder
+	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "would delete 1 tags and 6 folders") ||
+		!strings.Contains(text.String(), "would-delete  tag app/pr-1") {
+		t.Fatalf("text (%v):\n%s", err, text.String())
+	}
+}
