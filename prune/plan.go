@@ -285,6 +285,7 @@ func (p *Planner) inventory(ctx context.Context, plan *RepoPlan) (*inventory, er
 	}
 	slices.Sort(plan.Malformed)
 	inv.finish()
+	inv.markTagFolderImages()
 	return inv, nil
 }
 

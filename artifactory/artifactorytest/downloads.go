@@ -86,6 +86,21 @@ func (s *Store) updateStats(repo, full string, at time.Time, change func(*aql.St
 	return nil
 }
 
+// ageStatsLocked moves the download times back by d, as Age does the items' times: the downloads grow older too.
+func (s *Store) ageStatsLocked(d time.Duration) {
+	for k, old := range s.stats {
+		st := *old
+		st.Remote = slices.Clone(old.Remote)
+		if st.Downloads > 0 {
+			st.Downloaded = st.Downloaded.Add(-d)
+		}
+		for i := range st.Remote {
+			st.Remote[i].Downloaded = st.Remote[i].Downloaded.Add(-d)
+		}
+		s.stats[k] = &st
+	}
+}
+
 // DownloadStats returns the statistics of the file at repo/full; nil when it was never downloaded.
 func (s *Store) DownloadStats(repo, full string) *aql.Stats {
 	s.mu.RLock()

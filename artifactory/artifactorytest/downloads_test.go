@@ -140,3 +140,24 @@ func TestDownloadStatistics(t *testing.T) {
 	expectStatus(t, "delete", admin(t, s, http.MethodDelete, "/artifactory/docker-local/app/sha256:"+other.hex(), nil, nil), http.StatusNoContent, "")
 	equalCounts(t, "after the delete", downloadCounts(t, s), map[string]int64{tagFile: 2, digestFile: 1})
 }
+
+// TestAgeAgesDownloads: Store.Age makes downloads older with the items.
+func TestAgeAgesDownloads(t *testing.T) {
+	s := newDockerServer(t)
+	img := makeImage(t, 1, nil, "")
+	img.pushBlobs(t, s, "docker-local/app")
+	expectStatus(t, "push", putManifest(t, s, "docker-local/app", img.digest(), v1.MediaTypeImageManifest, img.manifest), http.StatusCreated, "")
+	file := "app/sha256:" + img.hex() + "/manifest.json"
+	at := s.Clock().Now().Add(-time.Hour)
+	if err := s.Store().RecordDownload("docker-local", file, "u", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store().RecordRemoteDownload("docker-local", file, "edge", "p", "u", 1, at); err != nil {
+		t.Fatal(err)
+	}
+	s.Store().Age(48 * time.Hour)
+	st := s.Store().DownloadStats("docker-local", file)
+	if want := at.Add(-48 * time.Hour); !st.Downloaded.Equal(want) || !st.Remote[0].Downloaded.Equal(want) {
+		t.Fatalf("after Age: %+v, want downloads at %v", st, want)
+	}
+}

@@ -203,9 +203,21 @@ func approveTags(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[str
 		case !planned[tg.Path]:
 			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "no longer present, or its image could not be judged"})
 		case !slices.Equal(evidence[tg.Path], tg.Manifests):
-			why := fmt.Sprintf("changed since the plan was approved: its manifest files are %s, approved %s", manifestList(evidence[tg.Path]), manifestList(tg.Manifests))
+			why := fmt.Sprintf("changed since the plan was approved: its manifest files are %s, approved %s", manifestNames(evidence[tg.Path]), manifestNames(tg.Manifests))
 			plan.WithdrawTags(image, prune.ReasonNotApproved, fmt.Errorf("tag %s %s", tg.Path, why))
 			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: why})
 		}
 	}
+}
+
+// manifestNames lists manifest files as "name@sha256:hex", for messages.
+func manifestNames(ms []planfile.Manifest) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, m.Name+"@sha256:"+m.SHA256)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

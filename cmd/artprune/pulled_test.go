@@ -76,7 +76,7 @@ func TestKeepPulledWithin(t *testing.T) {
 			}
 
 			// Eight days later the window has passed (for the pull and for artprune's own reads): they go too.
-			srv.Clock().Advance(8 * 24 * time.Hour)
+			srv.Store().Age(8 * 24 * time.Hour)
 			res = runCLI(t, env(srv), "prune", "--repo", "docker-local", "--keep-pulled-within", "7d", "--delete", "-q")
 			if res.code != ExitOK {
 				t.Fatalf("second run: exit %d\n%s", res.code, res.stderr)
