@@ -45,7 +45,7 @@ Exit codes: 0 success; 1 a failure happened (nothing unsafe was done); 2 usage e
 
   # Write a plan to approve, then apply it
   artprune delete --server-id prod 'docker-local/app:pr-*' --out plan.json
-  artprune apply plan.json --server-id prod`,
+  artprune apply plan.json --delete-tag 'docker-local/app:pr-*' --server-id prod`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("name the tags to delete: artprune delete REPO/IMAGE:TAG... (TAG may be a glob such as 'pr-*')")
@@ -220,4 +220,25 @@ func manifestNames(ms []planfile.Manifest) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// confirmTagPlan refuses a plan of artprune delete unless apply's command line names the same tags (--delete-tag,
+// once per REPO/IMAGE:TAG argument of the plan, in any order): nothing authenticates a plan file, and such a plan
+// deletes tags. It refuses --delete-tag for a prune plan.
+func confirmTagPlan(pl *planfile.Plan, path string, confirm []string) error {
+	if len(pl.DeleteTags) == 0 {
+		if len(confirm) > 0 {
+			return usageErrorf("--delete-tag: plan %s deletes no tags (it is a plan of artprune plan, not of artprune delete)", path)
+		}
+		return nil
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(confirm)), slices.Sorted(slices.Values(pl.DeleteTags))) {
+		var args []string
+		for _, a := range pl.DeleteTags {
+			args = append(args, "--delete-tag "+shellQuote(a))
+		}
+		return usageErrorf("plan %s deletes tags (%s): nothing authenticates a plan file, so confirm them by giving them again: %s",
+			path, strings.Join(pl.DeleteTags, ", "), strings.Join(args, " "))
+	}
+	return nil
 }

@@ -104,7 +104,18 @@ func TestDeletePlanThenApply(t *testing.T) {
 	if _, err := ts.p.PushIndex("app", "pr-2", "", ts.amd); err != nil {
 		t.Fatal(err)
 	}
+	// A plan of tag deletions is applied only when its tags are given again.
 	res = runCLI(t, env(srv), "apply", planPath, "-o", "json")
+	if res.code != ExitUsage || !strings.Contains(res.stderr, "--delete-tag 'docker-local/app:pr-*'") {
+		t.Fatalf("apply without --delete-tag: exit %d\n%s", res.code, res.stderr)
+	}
+	if res := runCLI(t, env(srv), "apply", planPath, "--delete-tag", "docker-local/app:*"); res.code != ExitUsage {
+		t.Fatalf("apply with another --delete-tag: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := allPaths(t, srv, "docker-local"); len(got) == 0 || slices.Contains(got, "app/pr-1") == false {
+		t.Fatalf("a refused apply changed the repository")
+	}
+	res = runCLI(t, env(srv), "apply", planPath, "--delete-tag", "docker-local/app:pr-*", "-o", "json")
 	if res.code != ExitOK {
 		t.Fatalf("apply: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -146,7 +157,7 @@ func TestDeletePlanTagChanged(t *testing.T) {
 	if _, err := ts.p.PushManifest("app", "pr-1", ts.p.NewImage(500)); err != nil {
 		t.Fatal(err)
 	}
-	res := runCLI(t, env(srv), "apply", planPath, "-o", "json")
+	res := runCLI(t, env(srv), "apply", planPath, "--delete-tag", "docker-local/app:pr-1", "-o", "json")
 	var rep prune.Report
 	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
 		t.Fatalf("apply: exit %d, %v\n%s", res.code, err, res.stderr)

@@ -119,6 +119,9 @@ type applyOptions struct {
 	// they confirm a plan setting weaker than the default (see confirmSettings).
 	confirmMinAge durationValue
 	confirmKeep   string
+	// confirmTags is --delete-tag on apply's command line: a plan of artprune delete deletes tags, so apply runs
+	// it only when the same REPO/IMAGE:TAG arguments are given again (see confirmTagPlan).
+	confirmTags []string
 }
 
 func newApplyCmd(getenv func(string) string) *cobra.Command {
@@ -134,6 +137,7 @@ deleted is reported under not_applied with why: gone already, kept now (and why)
 
 A plan of "artprune delete --out" is applied the same way: apply judges again with exactly the approved tags,
 deletes the approved tag folders whose manifests are unchanged, and the approved digest folders only they keep now.
+Such a plan deletes tags, so apply runs it only when --delete-tag gives each of its REPO/IMAGE:TAG arguments again.
 
 The plan file is checked strictly: its schema version and kind, no unknown field, every path one the delete guard
 accepts. It must have been made against the same Artifactory URL.
@@ -160,6 +164,7 @@ never change them.`,
 	o.registerLog(f)
 	f.Var(&o.confirmMinAge, "min-age", "confirm the plan's grace period when it is shorter than the default: give the plan's value")
 	f.StringVar(&o.confirmKeep, "keep-property", "", "confirm the plan's keep property when it is not the default: give the plan's value ('' for none)")
+	f.StringArrayVar(&o.confirmTags, "delete-tag", nil, "confirm a plan of artprune delete: give each of its REPO/IMAGE:TAG arguments again (repeatable)")
 	return cmd
 }
 
@@ -172,6 +177,9 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	// Only the command line confirms: this runs before --config is read.
 	if err := confirmSettings(pl, path, cmd.Flags().Changed("min-age"), time.Duration(o.confirmMinAge),
 		cmd.Flags().Changed("keep-property"), o.confirmKeep); err != nil {
+		return err
+	}
+	if err := confirmTagPlan(pl, path, o.confirmTags); err != nil {
 		return err
 	}
 	sel := selection{keepProperty: pl.KeepProperty, includes: pl.IncludeImages, excludes: pl.ExcludeImages,
