@@ -75,6 +75,9 @@ func ParseTagRef(s string) (repo string, p TagPattern, err error) {
 	if !isTagGlob(tag) {
 		return bad("the tag is not a Docker tag or a glob of one ([A-Za-z0-9_.-] and '*', '?'; 128 characters at most)")
 	}
+	if tag == uploadsSegment {
+		return bad("_uploads holds blob uploads, it is not a tag")
+	}
 	return repo, TagPattern{Image: image, Tag: tag}, nil
 }
 

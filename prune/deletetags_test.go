@@ -228,7 +228,7 @@ func TestParseTagRef(t *testing.T) {
 	}
 	for _, bad := range []string{"app:latest", "docker-local/app", "docker-local/app@sha256:" + strings.Repeat("a", 64),
 		"docker-local/App:v1", "docker-local/app:-x", "docker-local/app:a/b", "docker-local/_uploads:x", "docker-local/app:", "/app:v1",
-		"docker-local/app:sha256:" + strings.Repeat("a", 64), "docker-local/app:" + strings.Repeat("a", 129)} {
+		"docker-local/app:sha256:" + strings.Repeat("a", 64), "docker-local/app:" + strings.Repeat("a", 129), "docker-local/app:_uploads"} {
 		if _, _, err := prune.ParseTagRef(bad); err == nil {
 			t.Errorf("ParseTagRef(%q) accepted", bad)
 		}
