@@ -160,3 +160,34 @@ func TestKeepPulledWithinFailsClosed(t *testing.T) {
 	}
 	checkFinished(t, srv, sc, "docker-other")
 }
+
+// TestKeepPulledWithinPlanThenApply: the plan's own reads are downloads (as on Artifactory), so apply, judging
+// again with the plan's window, keeps every folder whose document the plan read, and says so; nothing is deleted.
+func TestKeepPulledWithinPlanThenApply(t *testing.T) {
+	srv, sc := newSeedServer(t)
+	planPath := filepath.Join(t.TempDir(), "plan.json")
+	if res := runCLI(t, env(srv), "plan", "--repo", "docker-local", "--keep-pulled-within", "7d", "--out", planPath, "-q"); res.code != ExitOK {
+		t.Fatalf("plan: exit %d\n%s", res.code, res.stderr)
+	}
+	before := digestFolders(t, srv, "docker-local")
+	res := runCLI(t, env(srv), "apply", planPath, "-o", "json")
+	if res.code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", res.code, res.stderr)
+	}
+	var rep prune.Report
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := digestFolders(t, srv, "docker-local"); !slices.Equal(got, before) {
+		t.Errorf("apply deleted folders the plan read within the window")
+	}
+	notApplied := map[string]string{}
+	for _, na := range rep.Repositories[0].NotApplied {
+		notApplied[na.Path] = na.Why
+	}
+	for _, f := range sc.Dangling {
+		if !strings.Contains(notApplied[f], "pulled") {
+			t.Errorf("%s: not applied for %q, want kept now: pulled", f, notApplied[f])
+		}
+	}
+}
