@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDocument$$' -fuzztime=$(FUZZTIME) ./prune
 	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./prune
 	$(GO) test -run='^$$' -fuzz='^FuzzValidateFolderPath$$' -fuzztime=$(FUZZTIME) ./prune
+	$(GO) test -run='^$$' -fuzz='^FuzzValidateTagFolderPath$$' -fuzztime=$(FUZZTIME) ./prune
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeAQL$$' -fuzztime=$(FUZZTIME) ./artifactory
 
 fmt:

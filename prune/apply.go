@@ -101,16 +101,22 @@ func deleteFolder(ctx context.Context, d Deleter, repo string, f Folder) Deletio
 		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("refusing to delete: %w", err)
 		return del
 	}
-	err = d.DeleteFolder(ctx, repo, f.Path)
+	return deleteFolderAt(ctx, d, repo, f.Path)
+}
+
+// deleteFolderAt deletes one folder that a guard accepted, and classifies the outcome.
+func deleteFolderAt(ctx context.Context, d Deleter, repo, folder string) Deletion {
+	del := Deletion{Path: folder}
+	err := d.DeleteFolder(ctx, repo, folder)
 	switch {
 	case err == nil:
 		del.Outcome = OutcomeDeleted
 	case errors.Is(err, ErrNotFound):
 		del.Outcome, del.Err = OutcomeAlreadyGone, err
 	case errors.Is(err, ErrForbidden):
-		del.Outcome, del.Err = OutcomeForbidden, fmt.Errorf("deleting %s/%s: missing Delete permission: %w", repo, f.Path, err)
+		del.Outcome, del.Err = OutcomeForbidden, fmt.Errorf("deleting %s/%s: missing Delete permission: %w", repo, folder, err)
 	default:
-		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("deleting %s/%s: %w", repo, f.Path, err)
+		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("deleting %s/%s: %w", repo, folder, err)
 	}
 	return del
 }

@@ -26,7 +26,8 @@
 //
 // References resolve only within one image. The nodes of an image are the digests of its folders: the sha256 of
 // each manifest file, plus, for a digest folder, the digest in its name; all digests of one folder stand or fall
-// together. The roots are the digests of every tag folder, of every folder carrying Options.KeepProperty and of
+// together. The roots are the digests of every tag folder, of every folder carrying Options.KeepProperty, of every
+// folder whose manifest file a source marked ManifestFile.Pulled, and of
 // every folder holding a manifest file younger than Options.MinAge. From a marked digest the planner marks the
 // entries of its index, its subject, and every referrer whose subject it is, until nothing changes. Every digest
 // folder left unmarked is deleted; every marked one is kept with one [Reason].
@@ -40,10 +41,11 @@
 //	tagged              reachable from a tag through index entries and subjects
 //	referrer            kept because its subject (directly or through other referrers) is kept by a tag
 //	protected           carries Options.KeepProperty, or is reachable only from such a folder
+//	pulled              its manifest file was downloaded recently (ManifestFile.Pulled), or reachable only from such a folder
 //	young               younger than Options.MinAge, or reachable only from such a folder
 //	changed-during-run  was to be deleted, but [Recheck] found its image changed
 //
-// Reasons that come from tags precede "protected" and "young", because they hold for as long as the tag does:
+// Reasons that come from tags precede "protected", "pulled" and "young", because they hold for as long as the tag does:
 // a referrer of a young dangling image is reported as young, not as referrer, since it will go with its subject
 // once the subject is old.
 //

@@ -155,6 +155,7 @@ type fakeFile struct {
 	modified         time.Time
 	updated          time.Time
 	props            map[string][]string
+	pulled           bool
 }
 
 func (f *fakeFile) key() string { return f.repo + "/" + path.Join(f.path, f.name) }
@@ -162,7 +163,7 @@ func (f *fakeFile) key() string { return f.repo + "/" + path.Join(f.path, f.name
 func (f *fakeFile) manifest() prune.ManifestFile {
 	return prune.ManifestFile{
 		Repo: f.repo, Path: f.path, Name: f.name, Size: f.size, SHA256: f.sha256,
-		Created: f.created, Modified: f.modified, Updated: f.updated, Properties: f.props,
+		Created: f.created, Modified: f.modified, Updated: f.updated, Properties: f.props, Pulled: f.pulled,
 	}
 }
 
@@ -216,6 +217,9 @@ func withProps(kv ...string) fileOpt {
 		}
 	}
 }
+
+// pulled marks the file as downloaded recently, as artifactory.PulledSource does.
+func pulled(f *fakeFile) { f.pulled = true }
 
 // withSHA256 makes the listed checksum lie.
 func withSHA256(s string) fileOpt { return func(f *fakeFile) { f.sha256 = s } }

@@ -36,6 +36,7 @@ const (
 	fileProtected                    // carries Options.KeepProperty
 	fileBadSHA                       // the listed checksum is not 64 lowercase hex digits
 	fileReadFailed                   // its document could not be read or parsed: inventory.failed says why
+	filePulled                       // downloaded recently (ManifestFile.Pulled)
 )
 
 func (f *fileRec) name() string {
@@ -216,6 +217,9 @@ func (p *Planner) add(plan *RepoPlan, inv *inventory, f ManifestFile, stampsAfte
 	}
 	if p.keep.match(f.Properties) {
 		rec.flags |= fileProtected
+	}
+	if f.Pulled {
+		rec.flags |= filePulled
 	}
 	if perr != nil {
 		img.errs = append(img.errs, perr)

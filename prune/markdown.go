@@ -56,6 +56,14 @@ func (r *Report) WriteMarkdown(w io.Writer, took time.Duration) error {
 		}
 	}
 	for _, rr := range r.Repositories {
+		if len(rr.DeletedTags) > 0 {
+			fmt.Fprintf(&b, "\nTags (artprune delete) in `%s` (%d):\n\n", rr.Repo, len(rr.DeletedTags))
+			for _, td := range rr.DeletedTags {
+				fmt.Fprintf(&b, "- `%s`: %s\n", td.Path, mdEscape(td.Outcome))
+			}
+		}
+	}
+	for _, rr := range r.Repositories {
 		if len(rr.NotApplied) > 0 {
 			fmt.Fprintf(&b, "\nNot applied in `%s` (%d):\n\n", rr.Repo, len(rr.NotApplied))
 			for _, na := range rr.NotApplied {

@@ -30,6 +30,9 @@ const (
 	ReasonReferrer Reason = "referrer"
 	// ReasonProtected: carries Options.KeepProperty, or is reachable only from such a folder.
 	ReasonProtected Reason = "protected"
+	// ReasonPulled: its manifest file was downloaded recently (ManifestFile.Pulled, --keep-pulled-within), or it is
+	// reachable only from such a folder: a deployment pinned to its digest still pulls it.
+	ReasonPulled Reason = "pulled"
 	// ReasonYoung: younger than Options.MinAge, or reachable only from such a folder.
 	ReasonYoung Reason = "young"
 	// ReasonChanged: was to be deleted, but [Recheck] found its image changed during the run; Folder.Err says how.
@@ -38,7 +41,7 @@ const (
 
 // Reasons returns every reason in precedence order.
 func Reasons() []Reason {
-	return []Reason{ReasonImageSkipped, ReasonTagDigest, ReasonTagged, ReasonReferrer, ReasonProtected, ReasonYoung, ReasonChanged}
+	return []Reason{ReasonImageSkipped, ReasonTagDigest, ReasonTagged, ReasonReferrer, ReasonProtected, ReasonPulled, ReasonYoung, ReasonChanged}
 }
 
 // rank orders reasons by precedence; lower wins.
@@ -90,6 +93,8 @@ type ImagePlan struct {
 	Err error
 	// Changed lists the manifest files ("<folder>/<name>") that [Recheck] found new or changed, sorted.
 	Changed []string
+
+	deleteTags []string // the named tags (PlanTagDeletion), in order; nil when the image is skipped
 }
 
 // RepoPlan is the plan for one repository: every digest folder with its decision.
@@ -125,6 +130,12 @@ type RepoPlan struct {
 	ExcludedImages []string
 	// NotApplied lists the entries of an approved plan (artprune apply) not deleted, with why; the report lists them.
 	NotApplied []NotAppliedReport
+	// TagDeletions lists the tag folders to delete, for a plan of [Planner.PlanTagDeletion] (nil otherwise), in
+	// image and tag order; [ApplyTagDeletion] fills in their outcomes.
+	TagDeletions []TagDeletion
+
+	// named, for PlanTagDeletion, reports whether a tag folder is one to delete.
+	named func(image, tag string) bool
 
 	rechecked bool
 	// inventory holds how the files that Recheck may list again unchanged were listed: "<folder>/<name>" -> stamp.
@@ -209,7 +220,12 @@ func NewPlanner(src Source, opts Options) (*Planner, error) {
 // be read, or ctx was cancelled); it is then also in RepoPlan.Err, and the plan, which holds no deletions, still
 // carries what is known. Failures of single images are in ImagePlan.Err.
 func (p *Planner) Plan(ctx context.Context, repo string) (*RepoPlan, error) {
-	plan := &RepoPlan{Repo: repo, MinAge: p.opts.MinAge}
+	return p.plan(ctx, repo, nil)
+}
+
+// plan is Plan, or PlanTagDeletion when named is not nil.
+func (p *Planner) plan(ctx context.Context, repo string, named func(image, tag string) bool) (*RepoPlan, error) {
+	plan := &RepoPlan{Repo: repo, MinAge: p.opts.MinAge, named: named}
 	if err := checkRepo(repo); err != nil {
 		return p.failRepo(plan, fmt.Errorf("planning repository %q: %w", repo, err))
 	}
@@ -235,6 +251,9 @@ func (p *Planner) Plan(ctx context.Context, repo string) (*RepoPlan, error) {
 	}
 	inv = nil // the plan holds what is left to know; a million files' records can go
 	p.skipNesting(plan)
+	if named != nil {
+		p.collectTagDeletions(plan)
+	}
 	p.measure(ctx, plan)
 
 	p.log.Info("planned repository", "repo", repo, "images", len(plan.Images), "deletions", plan.DeletionCount(),
@@ -353,19 +372,21 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 
 	g := &graph{id: make(map[[32]byte]int32)}
 	folderIDs := make([][]int32, len(runs))
-	var tagIDs, protectedIDs, youngIDs []int32
+	var tagIDs, namedIDs, protectedIDs, pulledIDs, youngIDs []int32
+	protectedTag := "" // a named tag folder that carries the keep property
 	for k, start := range runs {
 		var ids []int32
 		isDigest := files[start].digestFolder()
 		if isDigest {
 			ids = append(ids, g.node(inv.leafDigest(&files[start])))
 		}
-		young, protected := false, false
+		young, protected, pulled := false, false, false
 		for i := start; i < runEnd(k); i++ {
 			f := &files[i]
 			ids = append(ids, g.node(f.sha))
 			young = young || plan.ServerTime.Sub(f.newest()) < p.opts.MinAge
 			protected = protected || f.flags&fileProtected != 0
+			pulled = pulled || f.flags&filePulled != 0
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
@@ -375,15 +396,31 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 			g.fwd[ids[j]] = append(g.fwd[ids[j]], ids[j-1])
 		}
 		folderIDs[k] = ids
+		if !isDigest && plan.named != nil && plan.named(img.name, inv.tags[files[start].leaf]) {
+			if protected && protectedTag == "" {
+				protectedTag = img.name + "/" + inv.tags[files[start].leaf]
+			}
+			// A named tag is no root, young or not: it goes, and keeps nothing.
+			namedIDs = append(namedIDs, ids...)
+			ip.deleteTags = append(ip.deleteTags, inv.tags[files[start].leaf])
+			continue
+		}
 		switch {
 		case !isDigest:
 			tagIDs = append(tagIDs, ids...)
 		case protected:
 			protectedIDs = append(protectedIDs, ids...)
+		case pulled:
+			pulledIDs = append(pulledIDs, ids...)
 		}
 		if young {
 			youngIDs = append(youngIDs, ids...)
 		}
+	}
+
+	if protectedTag != "" {
+		p.skip(plan.Repo, &ip, fmt.Errorf("tag folder %s carries the keep property %s: %w", protectedTag, p.opts.KeepProperty, ErrProtectedTag))
+		return ip
 	}
 
 	missing := make(map[[32]byte]bool)
@@ -421,11 +458,26 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 		slices.Sort(ip.MissingRefs)
 	}
 
-	// Tags first, with referrers of what tags keep; then protected, then young roots, each closed over index
+	// For a tag deletion: first N, what the named tags reach (deletetags.go), then the marking starts afresh
+	// without them; young folders of N are no roots.
+	var inN []bool
+	if plan.named != nil {
+		g.spread(g.seed(namedIDs, ReasonTagged), ReasonTagged, false)
+		g.spread(g.marked(), ReasonTagged, true)
+		inN = make([]bool, len(g.label))
+		for id, r := range g.label {
+			inN[id] = r != ""
+			g.label[id] = ""
+		}
+		youngIDs = slices.DeleteFunc(youngIDs, func(id int32) bool { return inN[id] })
+	}
+
+	// Tags first, with referrers of what tags keep; then protected, pulled and young roots, each closed over index
 	// entries, subjects and referrers. A node keeps the label of the first phase that reaches it.
 	g.spread(g.seed(tagIDs, ReasonTagDigest), ReasonTagged, false)
 	g.spread(g.marked(), ReasonReferrer, true)
 	g.spread(g.seed(protectedIDs, ReasonProtected), ReasonProtected, true)
+	g.spread(g.seed(pulledIDs, ReasonPulled), ReasonPulled, true)
 	g.spread(g.seed(youngIDs, ReasonYoung), ReasonYoung, true)
 
 	i := 0
@@ -441,7 +493,14 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 			}
 		}
 		fo.Delete = fo.Reason == ""
+		if inN != nil && !slices.ContainsFunc(folderIDs[k], func(id int32) bool { return inN[id] }) {
+			fo.Path = "" // already dangling, or kept, without the named tags: not this plan's business
+			continue
+		}
 		p.log.Debug("decided", "repo", plan.Repo, "folder", fo.Path, "delete", fo.Delete, "reason", fo.Reason)
+	}
+	if inN != nil {
+		ip.Folders = slices.DeleteFunc(ip.Folders, func(fo Folder) bool { return fo.Path == "" })
 	}
 	return ip
 }
@@ -449,6 +508,7 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 // skip keeps every digest folder of the image, failing closed.
 func (p *Planner) skip(repo string, ip *ImagePlan, err error) {
 	ip.Err = fmt.Errorf("image %s skipped: %w", ip.Name, err)
+	ip.deleteTags = nil
 	for i := range ip.Folders {
 		ip.Folders[i].Delete = false
 		ip.Folders[i].Reason = ReasonImageSkipped

@@ -338,6 +338,50 @@ func planScenarios(t *testing.T) []struct {
 				},
 			}
 		}},
+		{"pulled digest is a root: its index children and referrers stay, its siblings go", func(s *fakeStore) want {
+			// A deployment pinned app@sha256:<pinned> (an old index whose tag moved on) and pulled it recently.
+			a, b, att := m("pinned-amd64"), m("pinned-arm64"), m("pinned-attestation")
+			pinned := idx(a, b, att)
+			sig := m("sig-of-pinned", pinned)
+			single := m("single-pinned")
+			sibling, siblingChild := m("sibling"), m("sibling-child")
+			siblingIdx := idx(siblingChild)
+			s.put("app/latest", idx(m("current")), old)
+			s.put(at("app", m("current")), m("current"), old)
+			s.put(at("app", pinned), pinned, old, pulled)
+			for _, d := range []doc{a, b, att, sig} {
+				s.put(at("app", d), d, old)
+			}
+			s.put(at("app", single), single, old, pulled)
+			s.put(at("app", sibling), sibling, old)
+			s.put(at("app", siblingIdx), siblingIdx, old)
+			s.put(at("app", siblingChild), siblingChild, old)
+			// A pulled file in another image keeps nothing here.
+			other := m("sibling")
+			s.put(at("other", other), other, old, pulled)
+			return want{
+				deleted: []string{at("app", sibling), at("app", siblingChild), at("app", siblingIdx)},
+				kept: map[string]prune.Reason{
+					at("app", m("current")): prune.ReasonTagged,
+					at("app", pinned):       prune.ReasonPulled, at("app", a): prune.ReasonPulled, at("app", b): prune.ReasonPulled,
+					at("app", att): prune.ReasonPulled, at("app", sig): prune.ReasonPulled, at("app", single): prune.ReasonPulled,
+					at("other", other): prune.ReasonPulled,
+				},
+			}
+		}},
+		{"tagged and protected win over pulled, pulled over young", func(s *fakeStore) want {
+			tagged, prot, youngPulled := m("tagged"), m("protected"), m("young-pulled")
+			s.put("app/v1", idx(tagged), old)
+			s.put(at("app", tagged), tagged, old, pulled)
+			s.put(at("app", prot), prot, old, pulled, withProps("artprune.keep", "true"))
+			s.put(at("app", youngPulled), youngPulled, young, pulled)
+			return want{
+				opts: prune.Options{KeepProperty: "artprune.keep=true"},
+				kept: map[string]prune.Reason{
+					at("app", tagged): prune.ReasonTagged, at("app", prot): prune.ReasonProtected, at("app", youngPulled): prune.ReasonPulled,
+				},
+			}
+		}},
 		{"referrer of a young dangling image is young", func(s *fakeStore) want {
 			subject := m("subject")
 			sig := m("sig", subject)

@@ -11,7 +11,7 @@ import (
 
 // ReportSchemaVersion is the version of the [Report] JSON schema. It changes only when a field changes meaning or
 // disappears; fields may be added.
-const ReportSchemaVersion = 1
+const ReportSchemaVersion = 2
 
 // OutcomeWouldDelete is the outcome of every planned deletion in a dry-run report.
 const OutcomeWouldDelete Outcome = "would-delete"
@@ -76,6 +76,9 @@ type Summary struct {
 	ExcludedImages int `json:"excluded_images"`
 	// NotApplied counts the entries of an approved plan (artprune apply) that were not deleted.
 	NotApplied int `json:"not_applied"`
+	// TagDeletions counts the tag folders to delete (artprune delete); TagOutcomes counts their outcomes.
+	TagDeletions int           `json:"tag_deletions"`
+	TagOutcomes  OutcomeCounts `json:"tag_outcomes"`
 	// Bytes is the size of the files in the planned deletions; null when unknown.
 	Bytes *int64 `json:"bytes"`
 	// FreedBytesEstimate is the storage freed once the Trash Can is emptied and garbage collection runs; null when
@@ -92,6 +95,7 @@ type KeptCounts struct {
 	Tagged           int `json:"tagged"`
 	Referrer         int `json:"referrer"`
 	Protected        int `json:"protected"`
+	Pulled           int `json:"pulled"`
 	Young            int `json:"young"`
 	ChangedDuringRun int `json:"changed_during_run"`
 	NotApproved      int `json:"not_approved"`
@@ -132,6 +136,8 @@ type RepoReport struct {
 	ExcludedImages []string `json:"excluded_images"`
 	// NotApplied lists the entries of an approved plan (artprune apply) that were not deleted, with why.
 	NotApplied []NotAppliedReport `json:"not_applied"`
+	// DeletedTags lists the tag folders artprune delete deletes (or would), with their outcomes; empty otherwise.
+	DeletedTags []TagDeletionReport `json:"deleted_tags"`
 }
 
 // NotAppliedReport is an entry of an approved plan that artprune apply did not delete.
@@ -165,6 +171,15 @@ type DeletionReport struct {
 	Age        string `json:"age"`
 	// Bytes is the size of the files in the folder; null when unknown.
 	Bytes   *int64 `json:"bytes"`
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+}
+
+// TagDeletionReport is one tag folder of artprune delete.
+type TagDeletionReport struct {
+	Image   string `json:"image"`
+	Tag     string `json:"tag"`
+	Path    string `json:"path"`
 	Outcome string `json:"outcome"`
 	Error   string `json:"error,omitempty"`
 }
@@ -255,6 +270,7 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 		MalformedFiles: append([]string{}, plan.Malformed...),
 		ExcludedImages: []string{},
 		NotApplied:     []NotAppliedReport{},
+		DeletedTags:    []TagDeletionReport{},
 	}
 	if !plan.ServerTime.IsZero() {
 		rr.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
@@ -279,6 +295,23 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 	s.ExcludedImages = len(plan.ExcludedImages)
 	rr.NotApplied = append(rr.NotApplied, plan.NotApplied...)
 	s.NotApplied = len(plan.NotApplied)
+	for _, td := range plan.TagDeletions {
+		out := td.Outcome
+		switch {
+		case out != "":
+		case dryRun:
+			out = OutcomeWouldDelete
+		default:
+			out = OutcomeNotAttempted
+		}
+		tr := TagDeletionReport{Image: td.Image, Tag: td.Tag, Path: td.Path, Outcome: string(out)}
+		if td.Err != nil {
+			tr.Error = td.Err.Error()
+		}
+		rr.DeletedTags = append(rr.DeletedTags, tr)
+		s.TagDeletions++
+		s.TagOutcomes.add(out)
+	}
 
 	for i := range plan.Images {
 		img := &plan.Images[i]
@@ -426,6 +459,8 @@ func (k *KeptCounts) add(r Reason) {
 		k.Referrer++
 	case ReasonProtected:
 		k.Protected++
+	case ReasonPulled:
+		k.Pulled++
 	case ReasonYoung:
 		k.Young++
 	case ReasonChanged:
@@ -433,6 +468,16 @@ func (k *KeptCounts) add(r Reason) {
 	case ReasonNotApproved:
 		k.NotApproved++
 	}
+}
+
+// sum adds the counts of p.
+func (o *OutcomeCounts) sum(p OutcomeCounts) {
+	o.WouldDelete += p.WouldDelete
+	o.Deleted += p.Deleted
+	o.AlreadyGone += p.AlreadyGone
+	o.Forbidden += p.Forbidden
+	o.Failed += p.Failed
+	o.NotAttempted += p.NotAttempted
 }
 
 func (o *OutcomeCounts) add(out Outcome) {
@@ -469,6 +514,8 @@ func (s *Summary) add(o Summary) {
 	s.IgnoredFiles += o.IgnoredFiles
 	s.ExcludedImages += o.ExcludedImages
 	s.NotApplied += o.NotApplied
+	s.TagDeletions += o.TagDeletions
+	s.TagOutcomes.sum(o.TagOutcomes)
 	k, ok := &s.Kept, o.Kept
 	k.Total += ok.Total
 	k.ImageSkipped += ok.ImageSkipped
@@ -476,6 +523,7 @@ func (s *Summary) add(o Summary) {
 	k.Tagged += ok.Tagged
 	k.Referrer += ok.Referrer
 	k.Protected += ok.Protected
+	k.Pulled += ok.Pulled
 	k.Young += ok.Young
 	k.ChangedDuringRun += ok.ChangedDuringRun
 	k.NotApproved += ok.NotApproved
@@ -604,7 +652,7 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		n int
 	}{
 		{ReasonImageSkipped, k.ImageSkipped}, {ReasonTagDigest, k.TagDigest}, {ReasonTagged, k.Tagged},
-		{ReasonReferrer, k.Referrer}, {ReasonProtected, k.Protected}, {ReasonYoung, k.Young}, {ReasonChanged, k.ChangedDuringRun},
+		{ReasonReferrer, k.Referrer}, {ReasonProtected, k.Protected}, {ReasonPulled, k.Pulled}, {ReasonYoung, k.Young}, {ReasonChanged, k.ChangedDuringRun},
 		{ReasonNotApproved, k.NotApproved},
 	} {
 		if c.n > 0 {
@@ -616,6 +664,12 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		tw.printf(" (%s)", strings.Join(kept, ", "))
 	}
 	tw.printf("; %s\n", deletionSummary(dryRun, s))
+	for _, td := range rr.DeletedTags {
+		tw.printf("    %-13s tag %s\n", td.Outcome, td.Path)
+		if td.Error != "" {
+			tw.printf("      %s\n", indent(td.Error))
+		}
+	}
 	_ = lists.deletions(func(d DeletionReport) error {
 		size := "size unknown"
 		if d.Bytes != nil {
@@ -663,11 +717,20 @@ func deletionSummary(dryRun bool, s Summary) string {
 		size = fmt.Sprintf("%s, estimated freed %s", HumanBytes(*s.Bytes), HumanBytes(*s.FreedBytesEstimate))
 	}
 	if dryRun {
-		return fmt.Sprintf("would delete %d folders (%s)", s.Deletions, size)
+		tags := ""
+		if s.TagDeletions > 0 {
+			tags = fmt.Sprintf("%d tags and ", s.TagDeletions)
+		}
+		return fmt.Sprintf("would delete %s%d folders (%s)", tags, s.Deletions, size)
+	}
+	tags := ""
+	if t := s.TagOutcomes; s.TagDeletions > 0 {
+		tags = fmt.Sprintf("planned %d tag deletions: %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted; ",
+			s.TagDeletions, t.Deleted, t.AlreadyGone, t.Forbidden, t.Failed, t.NotAttempted)
 	}
 	o := s.Outcomes
-	return fmt.Sprintf("planned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
-		s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
+	return fmt.Sprintf("%splanned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
+		tags, s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
 }
 
 func orDash(s string) string {

@@ -26,6 +26,9 @@ type ManifestFile struct {
 	Created, Modified, Updated time.Time
 	// Properties are the Artifactory properties of the file; may be nil.
 	Properties map[string][]string
+	// Pulled is set by a source that found the file downloaded recently, locally or through another Artifactory
+	// (artprune's --keep-pulled-within): the planner keeps its digest folder as a root, with [ReasonPulled].
+	Pulled bool
 }
 
 // File is any file inside a folder, for the bytes report.

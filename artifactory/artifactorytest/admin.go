@@ -18,6 +18,8 @@ import (
 //	GET  /_emulator/stats                 {"requests":{"aql":N,...},"total":N}
 //	POST /_emulator/stats/reset
 //	GET  /_emulator/snapshot              the whole state in the fixture format
+//	POST /_emulator/downloads?repo=R&path=P[&origin=O][&by=U][&count=N][&at=RFC3339][&local=true]
+//	                                      records downloads of a file through another Artifactory (downloads.go)
 //
 // They need the admin token (as Bearer, or as the password of user admin). They are never delayed or faulted.
 func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +81,8 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case route == "stats/reset" && r.Method == http.MethodPost:
 		e.stats.Reset()
 		w.WriteHeader(http.StatusNoContent)
+	case route == "downloads" && r.Method == http.MethodPost:
+		e.serveDownloadsAdmin(w, r)
 	case route == "snapshot" && r.Method == http.MethodGet:
 		f := Snapshot(e.store, e.clock)
 		w.Header().Set("Content-Type", "application/json")

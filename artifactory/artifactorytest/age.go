@@ -28,4 +28,5 @@ func (s *Store) Age(d time.Duration) {
 		s.replaceNameLocked(old, &it)
 		old.id = 0
 	}
+	s.ageStatsLocked(d)
 }

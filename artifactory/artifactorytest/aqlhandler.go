@@ -54,13 +54,17 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 		scan = func(fn func(iter.Seq[*Item])) { e.store.ScanNames(names, fn) }
 	}
 	scan(func(items iter.Seq[*Item]) {
-		res = q.Execute(itemRows(items), now, e.cfg.aqlMaxResults)
+		rows := itemRows(items)
+		if q.UsesStats() { // the scan holds the store's lock: read each item's statistics as of now
+			rows = e.statsRows(items)
+		}
+		res = q.Execute(rows, now, e.cfg.aqlMaxResults)
 	})
 	if !u.isAdmin() && (len(u.Repos) > 0 || len(u.Exclude) > 0) {
 		// Artifactory filters by permission after applying the offset and the limit: a page can come back short.
 		kept := res.Rows[:0]
 		for _, row := range res.Rows {
-			it := row.(*Item)
+			it := itemOf(row)
 			if u.seesRepo(it.Repo) && !u.hides(it.Repo, it.FullPath()) {
 				kept = append(kept, row)
 			}
@@ -70,6 +74,17 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_ = q.WriteJSON(w, res, e.clock.Location())
+}
+
+// statsRows yields the items with their download statistics; it runs inside Scan, under the store's lock.
+func (e *Emulator) statsRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {
+	return func(yield func(aql.Row) bool) {
+		for it := range items {
+			if !yield(statsItem{Item: it, stats: e.store.statsLocked(it)}) {
+				return
+			}
+		}
+	}
 }
 
 func itemRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {

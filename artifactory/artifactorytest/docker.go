@@ -294,7 +294,7 @@ func (d *dockerRegistry) serve(w http.ResponseWriter, r *http.Request, rest stri
 	case kindManifest:
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			d.getManifest(w, r, rt)
+			d.getManifest(w, r, u, rt)
 		case http.MethodPut:
 			d.putManifest(w, r, u, rt)
 		case http.MethodDelete:
@@ -595,7 +595,7 @@ func (d *dockerRegistry) manifestType(it *Item, body []byte) string {
 
 // ---- manifests ----
 
-func (d *dockerRegistry) getManifest(w http.ResponseWriter, r *http.Request, rt v2Route) {
+func (d *dockerRegistry) getManifest(w http.ResponseWriter, r *http.Request, u *User, rt v2Route) {
 	d.mu.RLock()
 	var (
 		it *Item
@@ -632,7 +632,28 @@ func (d *dockerRegistry) getManifest(w http.ResponseWriter, r *http.Request, rt 
 	h.Set("ETag", `"`+digestPrefix+it.SHA256()+`"`)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
+		d.recordPull(r, u, rt, it)
 		_, _ = w.Write(body)
+	}
+}
+
+// recordPull records the download statistics of a manifest GET (downloads.go): a pull by tag counts against the
+// tag's manifest file; a pull by digest against every manifest file of the image with that digest, since
+// Artifactory does not document which of them it serves.
+func (d *dockerRegistry) recordPull(r *http.Request, u *User, rt v2Route, served *Item) {
+	if !strings.Contains(rt.arg, ":") {
+		d.e.recordDownload(r, u, rt.repo, served.FullPath())
+		return
+	}
+	hexd := served.SHA256()
+	folders, _ := d.imageFolders(rt.repo, rt.image)
+	for _, f := range folders {
+		if f.Name == uploadsFolder {
+			continue
+		}
+		if m, ok := d.manifestIn(rt.repo, f.FullPath()); ok && m.SHA256() == hexd {
+			d.e.recordDownload(r, u, rt.repo, m.FullPath())
+		}
 	}
 }
 

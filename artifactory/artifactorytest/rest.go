@@ -205,6 +205,7 @@ func (e *Emulator) serveDownload(w http.ResponseWriter, r *http.Request, u *User
 	h.Set("Accept-Ranges", "bytes")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
+		e.recordDownload(r, u, repo.Key, full)
 		_, _ = w.Write(data)
 	}
 }
@@ -409,6 +410,10 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 		return
 	default:
 		writeErrors(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	if _, wantStats := r.URL.Query()["stats"]; wantStats {
+		e.serveStats(w, r, repo, full)
 		return
 	}
 	if full == "" {

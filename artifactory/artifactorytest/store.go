@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/artprune/artprune/artifactory/artifactorytest/aql"
 )
 
 // Repository types, as Artifactory names them in its repository API (upper case in lists, lower case in rclass).
@@ -187,7 +189,8 @@ type Store struct {
 	deleted  int
 	blobs    map[string]*blob
 	nextID   uint64
-	byName   map[string]*nameList // items by name, for AQL queries on names (nameindex.go)
+	byName   map[string]*nameList   // items by name, for AQL queries on names (nameindex.go)
+	stats    map[itemKey]*aql.Stats // download statistics of files (downloads.go); values are replaced, never changed
 }
 
 type itemKey struct{ repo, path string }
@@ -459,6 +462,7 @@ func (s *Store) insertLocked(it *Item) {
 func (s *Store) removeLocked(it *Item) {
 	full := it.FullPath()
 	delete(s.items, itemKey{it.Repo, full})
+	delete(s.stats, itemKey{it.Repo, full})
 	if kids := s.children[itemKey{it.Repo, strings.TrimPrefix(it.Path, ".")}]; kids != nil {
 		delete(kids, it.Name)
 	}

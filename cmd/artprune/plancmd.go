@@ -78,7 +78,8 @@ func buildPlan(s *session, out *runOutput) *planfile.Plan {
 		SchemaVersion: planfile.SchemaVersion, Kind: planfile.Kind, ArtpruneVersion: ver,
 		CreatedAt: time.Now().UTC().Format(time.RFC3339), URL: s.client.BaseURL(),
 		MinAgeSeconds: int64(s.sel.minAge / time.Second), KeepProperty: s.sel.keepProperty,
-		IncludeImages: append([]string{}, s.sel.includes...), ExcludeImages: append([]string{}, s.sel.excludes...),
+		KeepPulledWithinSeconds: int64(s.sel.pulledWithin / time.Second),
+		IncludeImages:           append([]string{}, s.sel.includes...), ExcludeImages: append([]string{}, s.sel.excludes...),
 		Repositories: []planfile.Repo{},
 	}
 	for _, plan := range out.plans {
@@ -118,6 +119,9 @@ type applyOptions struct {
 	// they confirm a plan setting weaker than the default (see confirmSettings).
 	confirmMinAge durationValue
 	confirmKeep   string
+	// confirmTags is --delete-tag on apply's command line: a plan of artprune delete deletes tags, so apply runs
+	// it only when the same REPO/IMAGE:TAG arguments are given again (see confirmTagPlan).
+	confirmTags []string
 }
 
 func newApplyCmd(getenv func(string) string) *cobra.Command {
@@ -130,6 +134,10 @@ inventory with the plan's grace period, keep property and image filters, then th
 only the folders that are both in the plan and still to be deleted now, with the same digest, the same manifest
 checksums and an age above the grace period. Nothing outside the plan is ever deleted. Every approved folder not
 deleted is reported under not_applied with why: gone already, kept now (and why), or its evidence changed.
+
+A plan of "artprune delete --out" is applied the same way: apply judges again with exactly the approved tags,
+deletes the approved tag folders whose manifests are unchanged, and the approved digest folders only they keep now.
+Such a plan deletes tags, so apply runs it only when --delete-tag gives each of its REPO/IMAGE:TAG arguments again.
 
 The plan file is checked strictly: its schema version and kind, no unknown field, every path one the delete guard
 accepts. It must have been made against the same Artifactory URL.
@@ -156,6 +164,7 @@ never change them.`,
 	o.registerLog(f)
 	f.Var(&o.confirmMinAge, "min-age", "confirm the plan's grace period when it is shorter than the default: give the plan's value")
 	f.StringVar(&o.confirmKeep, "keep-property", "", "confirm the plan's keep property when it is not the default: give the plan's value ('' for none)")
+	f.StringArrayVar(&o.confirmTags, "delete-tag", nil, "confirm a plan of artprune delete: give each of its REPO/IMAGE:TAG arguments again (repeatable)")
 	return cmd
 }
 
@@ -170,8 +179,11 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 		cmd.Flags().Changed("keep-property"), o.confirmKeep); err != nil {
 		return err
 	}
+	if err := confirmTagPlan(pl, path, o.confirmTags); err != nil {
+		return err
+	}
 	sel := selection{keepProperty: pl.KeepProperty, includes: pl.IncludeImages, excludes: pl.ExcludeImages,
-		minAge: pl.MinAge(), planURL: pl.URL}
+		minAge: pl.MinAge(), pulledWithin: pl.KeepPulledWithin(), planURL: pl.URL}
 	s, err := o.open(cmd, getenv, sel)
 	if err != nil {
 		return err
@@ -180,7 +192,11 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	for _, w := range pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) {
 		s.log.Warn("a plan setting weaker than the default, confirmed on the command line", "setting", w.String())
 	}
-	out := s.run(ctx, runSpec{delete: true, approved: pl})
+	spec := runSpec{delete: true, approved: pl}
+	if len(pl.DeleteTags) > 0 { // a plan of artprune delete
+		spec.tags, spec.capture = tagPlanPatterns(pl), true
+	}
+	out := s.run(ctx, spec)
 	s.closeProgress()
 	return s.publish(ctx, cmd.OutOrStdout(), out)
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,6 +99,9 @@ type runSpec struct {
 	approved *planfile.Plan
 	// capture records the evidence a plan file needs.
 	capture bool
+	// tags, for artprune delete, names the tags to delete per repository; the run deletes them and what only
+	// they kept, instead of pruning.
+	tags map[string][]prune.TagPattern
 }
 
 // runOutput is what one run produced.
@@ -118,7 +123,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 	out := &runOutput{dryRun: !spec.delete, began: time.Now(), evidence: map[string]map[string][]planfile.Manifest{}}
 	defer func() { out.took = time.Since(out.began) }()
 	repos := s.sel.repos
-	if spec.approved != nil {
+	if spec.tags != nil {
+		repos = slices.Sorted(maps.Keys(spec.tags))
+	} else if spec.approved != nil {
 		repos = nil
 		for _, r := range spec.approved.Repositories {
 			if r.Error == "" {
@@ -142,6 +149,14 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 	if s.sel.keepProperty != "" {
 		base = artifactory.KeepSource{Client: s.client, Property: s.sel.keepProperty}
 	}
+	if s.sel.pulledWithin > 0 {
+		base = artifactory.PulledSource{Source: base, Client: s.client, Within: s.sel.pulledWithin}
+		if s.flags.perf.cacheDir == "" {
+			s.log.Warn("--keep-pulled-within without --cache-dir: Artifactory counts artprune's own reads of manifests as "+
+				"downloads, so every manifest read in a run within the window is kept as pulled in the next; "+
+				"give --cache-dir so that each manifest is read once", "keep_pulled_within", prune.HumanDuration(s.sel.pulledWithin))
+		}
+	}
 	src := newRunSource(base, s.images, s.prog, spec.capture || spec.approved != nil)
 	popts := prune.Options{MinAge: s.sel.minAge, Concurrency: s.flags.concurrency, KeepProperty: s.sel.keepProperty, Logger: s.log}
 	s.flags.perf.plannerOptions(&popts)
@@ -157,7 +172,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			out.plans = append(out.plans, s.failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
 			continue
 		}
-		plan := s.planRepo(ctx, planner, src, repo)
+		plan := s.planRepo(ctx, planner, src, repo, spec.tags[repo])
 		s.checkClock(plan, &clockWarned)
 		plan.ExcludedImages = src.excludedImages(repo)
 		out.evidence[repo] = src.evidenceOf(repo)
@@ -168,6 +183,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		if plan.Err != nil {
 			if spec.approved != nil {
 				approve(plan, spec.approved, out.evidence[repo])
+				if spec.tags != nil {
+					approveTags(plan, spec.approved, out.evidence[repo])
+				}
 			}
 			continue
 		}
@@ -177,13 +195,21 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		s.checkClock(plan, &clockWarned)
 		if spec.approved != nil {
 			approve(plan, spec.approved, out.evidence[repo])
+			if spec.tags != nil {
+				approveTags(plan, spec.approved, out.evidence[repo])
+			}
 		}
 		n := plan.DeletionCount()
 		if plan.Err == nil {
 			s.log.Info("deleting", "repo", repo, "folders", n)
 		}
 		ph := s.prog.Start(repo, progress.PhaseDeletes, int64(n))
-		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		var res *prune.ApplyResult
+		if spec.tags != nil {
+			res = prune.ApplyTagDeletion(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		} else {
+			res = prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		}
 		ph.Done()
 		out.results = append(out.results, res)
 	}
@@ -215,14 +241,20 @@ func (s *session) resolveRepos(ctx context.Context) (artifactory.Resolution, err
 	return res, nil
 }
 
-func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string) *prune.RepoPlan {
+func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string, tags []prune.TagPattern) *prune.RepoPlan {
 	if err := s.client.CheckDockerLocal(ctx, repo); err != nil {
 		s.log.Error("repository refused", "repo", repo, "error", err)
 		return s.failedPlan(repo, err)
 	}
 	s.log.Info("planning", "repo", repo)
 	began := time.Now()
-	plan, err := planner.Plan(ctx, repo)
+	var plan *prune.RepoPlan
+	var err error
+	if tags != nil {
+		plan, err = planner.PlanTagDeletion(ctx, repo, tags)
+	} else {
+		plan, err = planner.Plan(ctx, repo)
+	}
 	src.endDocuments(repo)
 	if err != nil {
 		s.log.Error("planning failed: nothing is deleted in this repository", "repo", repo, "error", err)

@@ -31,6 +31,7 @@ type runFlags struct {
 	excludeImages   []string
 	keepProperty    string
 	minAge          durationValue
+	pulledWithin    durationValue
 	concurrency     int
 	pageSize        int
 	output          string
@@ -66,6 +67,7 @@ func (o *runFlags) registerSelection(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.excludeImages, "exclude-image", nil, "leave images matching this glob alone: neither read, judged nor deleted (repeatable)")
 	f.StringVar(&o.keepProperty, "keep-property", DefaultKeepProperty, "a folder (or a file in it, or a folder above it) carrying this property, key=value or key, is never deleted and keeps what it references; empty disables")
 	f.Var(&o.minAge, "min-age", "grace period: manifests younger than this are kept with everything they reference (Go duration or days: 36h, 7d)")
+	f.Var(&o.pulledWithin, "keep-pulled-within", "keep digest folders whose manifest was downloaded (locally or through another Artifactory) within this long, with everything they reference (30d; 0: off); use with --cache-dir")
 }
 
 func (o *runFlags) registerExec(f *pflag.FlagSet) {
@@ -96,13 +98,14 @@ type selection struct {
 	includes, excludes     []string
 	keepProperty           string
 	minAge                 time.Duration
-	planURL                string // apply: the plan's URL, which the connection must match
+	pulledWithin           time.Duration // 0: off
+	planURL                string        // apply: the plan's URL, which the connection must match
 	requireExplicitRepoArg bool
 }
 
 func (o *runFlags) selection() selection {
 	return selection{repos: o.repos, allRepos: o.allRepos, includes: o.includeImages, excludes: o.excludeImages,
-		keepProperty: o.keepProperty, minAge: time.Duration(o.minAge)}
+		keepProperty: o.keepProperty, minAge: time.Duration(o.minAge), pulledWithin: time.Duration(o.pulledWithin)}
 }
 
 // validate checks the flags that do not need the server.
@@ -125,6 +128,9 @@ func (o *runFlags) validate() error {
 			if k, _, _ := strings.Cut(o.keepProperty, "="); k == "" {
 				return usageErrorf("--keep-property %q: want key=value or key", o.keepProperty)
 			}
+		}
+		if o.pulledWithin < 0 {
+			return usageErrorf("--keep-pulled-within must not be negative (0 turns it off)")
 		}
 		if o.minAge <= 0 {
 			return usageErrorf("--min-age must be positive: a grace period of zero could delete the children of a push in progress")

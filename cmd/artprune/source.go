@@ -126,7 +126,7 @@ func (s *runSource) Manifests(ctx context.Context, repo string, fn func(prune.Ma
 			excluded[image] = true
 			return nil
 		}
-		if s.capture && isDigestFolderPath(f.Path) {
+		if s.capture { // digest folders for the plan's folders, tag folders for artprune delete's tags
 			evidence[f.Path] = append(evidence[f.Path], planfile.Manifest{Name: f.Name, SHA256: f.SHA256})
 		}
 		listed++
@@ -186,11 +186,6 @@ func (s *runSource) evidenceOf(repo string) map[string][]planfile.Manifest {
 		slices.SortFunc(ms, func(a, b planfile.Manifest) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return ev
-}
-
-func isDigestFolderPath(folder string) bool {
-	i := strings.LastIndexByte(folder, '/')
-	return i > 0 && strings.HasPrefix(folder[i+1:], "sha256:")
 }
 
 // countingDeleter counts deletions for the progress display.

@@ -132,7 +132,7 @@ func (m *Metrics) Observe(run Run) {
 			k := s.Kept
 			for reason, n := range map[prune.Reason]int{
 				prune.ReasonImageSkipped: k.ImageSkipped, prune.ReasonTagDigest: k.TagDigest, prune.ReasonTagged: k.Tagged,
-				prune.ReasonReferrer: k.Referrer, prune.ReasonProtected: k.Protected, prune.ReasonYoung: k.Young,
+				prune.ReasonReferrer: k.Referrer, prune.ReasonProtected: k.Protected, prune.ReasonPulled: k.Pulled, prune.ReasonYoung: k.Young,
 				prune.ReasonChanged: k.ChangedDuringRun, prune.ReasonNotApproved: k.NotApproved,
 			} {
 				m.kept.WithLabelValues(rr.Repo, string(reason)).Set(float64(n))

@@ -21,6 +21,9 @@ import (
 func Approve(plan *prune.RepoPlan, approved *Plan, evidence map[string][]Manifest) {
 	entries := approved.Index(plan.Repo)
 	minAge := approved.MinAge()
+	if len(approved.DeleteTags) > 0 {
+		minAge = 0 // a plan of artprune delete: the grace period does not protect what only the named tags reach
+	}
 	plan.WithdrawEach(func(fo prune.Folder) (prune.Reason, error) {
 		a, ok := entries[fo.Path]
 		if !ok {

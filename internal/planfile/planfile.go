@@ -37,11 +37,17 @@ type Plan struct {
 	URL string `json:"url"`
 	// MinAgeSeconds is the grace period the plan used; apply judges again with it.
 	MinAgeSeconds int64 `json:"min_age_seconds"`
+	// KeepPulledWithinSeconds is the --keep-pulled-within window the plan used (absent or 0: off); apply judges again
+	// with it.
+	KeepPulledWithinSeconds int64 `json:"keep_pulled_within_seconds,omitempty"`
 	// KeepProperty, IncludeImages and ExcludeImages are the settings the plan used; apply judges again with them.
 	KeepProperty  string   `json:"keep_property"`
 	IncludeImages []string `json:"include_images"`
 	ExcludeImages []string `json:"exclude_images"`
-	Repositories  []Repo   `json:"repositories"`
+	// DeleteTags, in a plan of artprune delete --out, are its REPO/IMAGE:TAG arguments; apply then deletes the
+	// approved tag folders (Repo.Tags) and the digest folders only they keep. Absent in a prune plan.
+	DeleteTags   []string `json:"delete_tags,omitempty"`
+	Repositories []Repo   `json:"repositories"`
 }
 
 // Repo is the plan of one repository.
@@ -52,6 +58,15 @@ type Repo struct {
 	// Error says why the repository could not be planned; it then has no folders.
 	Error   string   `json:"error,omitempty"`
 	Folders []Folder `json:"folders"`
+	// Tags, in a plan of artprune delete, are the tag folders to delete with the manifests they held.
+	Tags []Tag `json:"tags,omitempty"`
+}
+
+// Tag is one tag folder to delete (artprune delete), with its evidence.
+type Tag struct {
+	// Path is the tag folder, "<image>/<tag>".
+	Path      string     `json:"path"`
+	Manifests []Manifest `json:"manifests"`
 }
 
 // Folder is one digest folder to delete, with its evidence.
@@ -75,7 +90,10 @@ type Manifest struct {
 	SHA256 string `json:"sha256"`
 }
 
-// ReasonDangling is the reason of every planned deletion.
+// ReasonOnlyNamedTags is the reason of the digest folders of a plan of artprune delete.
+const ReasonOnlyNamedTags = "reached only by the tags to delete"
+
+// ReasonDangling is the reason of every planned deletion of a prune plan.
 const ReasonDangling = "dangling: no tag, protected folder, manifest younger than the grace period, or live referrer reaches it"
 
 var (
@@ -85,6 +103,11 @@ var (
 
 // MinAge returns the plan's grace period.
 func (p *Plan) MinAge() time.Duration { return time.Duration(p.MinAgeSeconds) * time.Second }
+
+// KeepPulledWithin returns the plan's --keep-pulled-within window; 0 when off.
+func (p *Plan) KeepPulledWithin() time.Duration {
+	return time.Duration(p.KeepPulledWithinSeconds) * time.Second
+}
 
 // Validate checks everything Read checks but the decoding.
 func (p *Plan) Validate() error {
@@ -102,8 +125,39 @@ func (p *Plan) Validate() error {
 	if p.MinAgeSeconds <= 0 {
 		bad("min_age_seconds %d: must be positive", p.MinAgeSeconds)
 	}
+	if p.KeepPulledWithinSeconds < 0 {
+		bad("keep_pulled_within_seconds %d: must not be negative", p.KeepPulledWithinSeconds)
+	}
+	for i, a := range p.DeleteTags {
+		if _, _, err := prune.ParseTagRef(a); err != nil {
+			bad("delete_tags[%d]: %w", i, err)
+		}
+	}
+	tagPlan := len(p.DeleteTags) > 0
 	repos := map[string]bool{}
 	for i, r := range p.Repositories {
+		if len(r.Tags) > 0 && (!tagPlan || r.Error != "") {
+			bad("repositories[%d] (%s): tags in a plan without delete_tags, or in a failed repository", i, r.Repo)
+		}
+		tags := map[string]bool{}
+		for j, tg := range r.Tags {
+			where := fmt.Sprintf("repositories[%d].tags[%d] (%s/%s)", i, j, r.Repo, tg.Path)
+			if err := prune.ValidateTagFolderPath(r.Repo, tg.Path); err != nil {
+				bad("%s: %w", where, err)
+			}
+			if tags[tg.Path] {
+				bad("%s: listed twice", where)
+			}
+			tags[tg.Path] = true
+			if len(tg.Manifests) == 0 {
+				bad("%s: no manifest evidence", where)
+			}
+			for _, m := range tg.Manifests {
+				if (m.Name != prune.ManifestName && m.Name != prune.ListManifestName) || !sha256Hex.MatchString(m.SHA256) {
+					bad("%s: manifest evidence %q %q: want manifest.json or list.manifest.json and 64 lowercase hex digits", where, m.Name, m.SHA256)
+				}
+			}
+		}
 		if repos[r.Repo] {
 			bad("repositories[%d]: repository %q listed twice", i, r.Repo)
 		}
@@ -133,7 +187,7 @@ func (p *Plan) Validate() error {
 					bad("%s: manifest evidence %q %q: want manifest.json or list.manifest.json and 64 lowercase hex digits", where, m.Name, m.SHA256)
 				}
 			}
-			if f.AgeSeconds < p.MinAgeSeconds {
+			if f.AgeSeconds < p.MinAgeSeconds && !tagPlan { // the grace period does not protect what only named tags reach
 				bad("%s: age %ds is below the plan's grace period", where, f.AgeSeconds)
 			}
 		}

@@ -53,8 +53,15 @@ func (p *Plan) Summary() string {
 		}
 		return strings.Join(globs, ", ")
 	}
-	return fmt.Sprintf("min-age %s, keep-property %s, include-image %s, exclude-image %s, url %s, made %s by artprune %s",
-		FormatDuration(p.MinAge()), keep, list(p.IncludeImages), list(p.ExcludeImages), p.URL, p.CreatedAt, p.ArtpruneVersion)
+	extra := ""
+	if p.KeepPulledWithinSeconds > 0 {
+		extra += ", keep-pulled-within " + FormatDuration(p.KeepPulledWithin())
+	}
+	if len(p.DeleteTags) > 0 {
+		extra += ", delete-tags " + list(p.DeleteTags)
+	}
+	return fmt.Sprintf("min-age %s, keep-property %s, include-image %s, exclude-image %s%s, url %s, made %s by artprune %s",
+		FormatDuration(p.MinAge()), keep, list(p.IncludeImages), list(p.ExcludeImages), extra, p.URL, p.CreatedAt, p.ArtpruneVersion)
 }
 
 // FormatDuration writes d as artprune's flags take it: whole days as "7d", anything else as Go does ("36h0m0s").

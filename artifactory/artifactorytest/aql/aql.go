@@ -97,6 +97,8 @@ type Query struct {
 	offset   int
 	limit    int
 	hasLimit bool
+	// usesStats: the criteria or the include section touch the stat domain (stats.go).
+	usesStats bool
 }
 
 // Text returns the query text as given to Parse.

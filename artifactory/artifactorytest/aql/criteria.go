@@ -79,6 +79,12 @@ func (p *parser) parseCriterion(key token) (node, *Error) {
 			return p.propNode(k[1:], op, opTok, v)
 		})
 	}
+	if sf, ok := lookupStatField(k); ok {
+		p.usesStats = true
+		return p.parseOperand(func(op cmpOp, opTok token, v value) (node, *Error) {
+			return p.statNode(sf, op, opTok, v)
+		})
+	}
 	f, ok := lookupField(k)
 	if !ok {
 		return nil, p.unknownField(key)

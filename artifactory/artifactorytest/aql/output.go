@@ -101,7 +101,12 @@ func (q *Query) appendRow(buf []byte, r Row, loc *time.Location) []byte {
 		}
 	}
 	if q.include.hasProps() {
+		n := len(buf)
 		buf = q.appendProperties(buf, r.Properties(), first)
+		first = first && len(buf) == n
+	}
+	if len(q.include.stats) > 0 {
+		buf = q.appendStats(buf, r, first, loc)
 	}
 	return append(buf, '}')
 }
