@@ -43,8 +43,11 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 	if names, ok := q.Names(); ok { // only items of these names can match: skip the others
 		scan = func(fn func(iter.Seq[*Item])) { e.store.ScanNames(names, fn) }
 	}
+	// Artifactory leaves the Trash Can out of every query without a "repo" equality (SpecialReposDecorator), and
+	// only admins may read it.
+	withTrash := q.HasRepoEquals() && u.isAdmin()
 	scan(func(items iter.Seq[*Item]) {
-		res = q.Execute(itemRows(items), now, e.cfg.aqlMaxResults)
+		res = q.Execute(itemRows(items, withTrash), now, e.cfg.aqlMaxResults)
 	})
 	if !u.isAdmin() && (len(u.Repos) > 0 || len(u.Exclude) > 0) {
 		// Artifactory filters by permission after applying the offset and the limit: a page can come back short.
@@ -62,9 +65,12 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 	_ = q.WriteJSON(w, res, e.clock.Location())
 }
 
-func itemRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {
+func itemRows(items iter.Seq[*Item], withTrash bool) iter.Seq[aql.Row] {
 	return func(yield func(aql.Row) bool) {
 		for it := range items {
+			if !withTrash && it.Repo == TrashRepo {
+				continue
+			}
 			if !yield(it) {
 				return
 			}

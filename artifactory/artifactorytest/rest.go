@@ -38,6 +38,10 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, rest string)
 		e.serveAQL(w, r, u)
 	case strings.HasPrefix(rest, "storage/"):
 		e.serveStorage(w, r, u, strings.TrimPrefix(rest, "storage/"))
+	case rest == "system/configuration":
+		e.serveSystemConfiguration(w, r, u)
+	case strings.HasPrefix(rest, "trash/"):
+		e.serveTrash(w, r, u, strings.TrimPrefix(rest, "trash/"))
 	default:
 		writeErrors(w, http.StatusNotFound, "Not Found")
 	}
@@ -305,7 +309,7 @@ func (e *Emulator) serveDelete(w http.ResponseWriter, u *User, repo Repo, full s
 		writeErrors(w, http.StatusForbidden, fmt.Sprintf("Not enough permissions to delete/overwrite artifact '%s:%s' (user: '%s' needs DELETE permission).", repo.Key, full, u.Name))
 		return
 	}
-	if _, err := e.store.Delete(repo.Key, full); err != nil {
+	if _, err := e.store.DeleteAs(repo.Key, full, u.Name); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			writeErrors(w, http.StatusNotFound, fmt.Sprintf("Could not locate artifact '%s:%s' (Nothing to delete).", repo.Key, full))
 			return

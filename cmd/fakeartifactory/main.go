@@ -56,6 +56,9 @@ type options struct {
 	seed          uint64
 	referrers     bool
 	verbose       bool
+	trash         bool
+	trashDays     int
+	trashAPI      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -92,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.scenario, "scenario", "", "fill the first --repo with a named scenario: seed-story (the demo's)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for --generate and fault injection")
 	fs.BoolVar(&o.referrers, "referrers-api", true, "serve the OCI referrers API (false exercises the tag-schema fallback)")
+	fs.BoolVar(&o.trash, "trash", true, "send deleted items to the Trash Can (auto-trashcan), as Artifactory does by default")
+	fs.IntVar(&o.trashDays, "trash-retention-days", artifactorytest.DefaultTrashRetentionDays, "days garbage collection (POST /_emulator/gc) keeps items in the Trash Can")
+	fs.BoolVar(&o.trashAPI, "trash-api", true, "serve api/trash/* (false answers as editions without it: 400, Pro only)")
 	fs.BoolVar(&o.verbose, "verbose", false, "log every request")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -152,6 +158,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		artifactorytest.WithFaults(artifactorytest.FaultConfig{Latency: o.latency, LatencyClasses: latencyOn, Rate: o.faultRate,
 			Classes: classes, Kinds: kinds, Slow: o.faultSlow}),
 		artifactorytest.WithReferrersAPI(o.referrers),
+		artifactorytest.WithTrash(artifactorytest.TrashConfig{Enabled: o.trash, RetentionDays: o.trashDays, NoAPI: !o.trashAPI}),
 		artifactorytest.WithLogger(log),
 	}
 	for _, r := range o.repos {
