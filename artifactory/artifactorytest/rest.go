@@ -445,8 +445,18 @@ func (e *Emulator) serveSetProps(w http.ResponseWriter, r *http.Request, repo Re
 	}
 	raw := r.URL.Query().Get("properties")
 	if r.Method == http.MethodDelete {
+		keys := strings.Split(raw, ",")
+		if it.Folder && r.URL.Query().Get("recursive") != "0" {
+			// "When a folder is used property removal is recursive by default" (JFrog REST API, Delete Item Properties).
+			if err := e.store.DeletePropsRecursive(repo.Key, full, keys); err != nil {
+				writeStoreError(w, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		props := cloneProps(it.Props)
-		for k := range strings.SplitSeq(raw, ",") {
+		for _, k := range keys {
 			delete(props, k)
 		}
 		if err := e.store.SetProps(repo.Key, full, props, false); err != nil {

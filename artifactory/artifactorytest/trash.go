@@ -328,3 +328,46 @@ func (s *Store) BlobBytes() (n int, size int64) {
 	}
 	return n, size
 }
+
+// DeletePropsRecursive removes the property keys from the item at repo/full and every item below it (items that
+// carry none of them are left untouched).
+func (s *Store) DeletePropsRecursive(repo, full string, keys []string) error {
+	full, err := CleanPath(full)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	root, ok := s.items[itemKey{repo, full}]
+	if !ok {
+		return fmt.Errorf("%s/%s: %w", repo, full, ErrNotFound)
+	}
+	now := s.clock.Now()
+	var walk func(it *Item)
+	walk = func(it *Item) {
+		if it.Folder {
+			for _, kid := range slices.Collect(maps.Values(s.children[itemKey{it.Repo, it.FullPath()}])) {
+				walk(kid)
+			}
+		}
+		hit := false
+		for _, k := range keys {
+			if _, ok := it.Props[k]; ok {
+				hit = true
+			}
+		}
+		if !hit {
+			return
+		}
+		props := cloneProps(it.Props)
+		for _, k := range keys {
+			delete(props, k)
+		}
+		s.replacePropsLocked(it, props)
+		if cur := s.items[itemKey{it.Repo, it.FullPath()}]; cur != nil {
+			cur.Updated = now
+		}
+	}
+	walk(root)
+	return nil
+}

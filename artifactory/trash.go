@@ -1,0 +1,179 @@
+package artifactory
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/artprune/artprune/prune"
+)
+
+// TrashRepo is the key of Artifactory's Trash Can repository (TrashService.TRASH_KEY in Artifactory's source).
+const TrashRepo = "auto-trashcan"
+
+// Properties Artifactory sets on items it moves to the Trash Can, and the one its restore adds. A restore removes
+// trash.time, trash.deletedBy, trash.originalRepositoryType and trash.originalPath, but leaves
+// trash.originalRepository and adds trash.restoredTime (TrashServiceImpl.restoreBulk, TrashInterceptor.afterMove).
+const (
+	PropTrashTime         = "trash.time"
+	PropTrashDeletedBy    = "trash.deletedBy"
+	PropTrashOrigRepo     = "trash.originalRepository"
+	PropTrashOrigPath     = "trash.originalPath"
+	PropTrashRestoredTime = "trash.restoredTime"
+)
+
+// ErrTrashAPIUnavailable is returned when the server answers that its edition has no Trash Can API.
+var ErrTrashAPIUnavailable = errors.New("this Artifactory edition has no Trash Can REST API (it needs Artifactory Pro)")
+
+// TrashStatus is what the server's configuration says of its Trash Can.
+type TrashStatus struct {
+	// Known is false when the configuration could not be read (it needs an admin); the other fields are then zero.
+	Known bool
+	// Enabled: deleted items go to the Trash Can and can be restored from it.
+	Enabled bool
+	// RetentionDays is how long the Trash Can keeps an item before garbage collection deletes it for good.
+	RetentionDays int
+}
+
+// TrashStatus reads the Trash Can's configuration (trashcanConfig in GET api/system/configuration, admins only).
+// A 401 is an error; a 403 returns Known false and no error: the caller reports the Trash Can as unknown.
+func (c *Client) TrashStatus(ctx context.Context) (TrashStatus, error) {
+	u := c.base + "api/system/configuration"
+	resp, err := c.send(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return TrashStatus{}, fmt.Errorf("read the Trash Can configuration: %w", err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusForbidden, http.StatusNotFound:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return TrashStatus{}, nil
+	default:
+		return TrashStatus{}, apiError("read the Trash Can configuration at", u, resp)
+	}
+	var cfg struct {
+		Trashcan *struct {
+			Enabled             *bool `xml:"enabled"`
+			RetentionPeriodDays *int  `xml:"retentionPeriodDays"`
+		} `xml:"trashcanConfig"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&cfg); err != nil {
+		return TrashStatus{}, fmt.Errorf("read the Trash Can configuration: decode the XML: %w", err)
+	}
+	// Artifactory's defaults (TrashcanConfigDescriptor): enabled, 14 days, when the elements are absent.
+	st := TrashStatus{Known: true, Enabled: true, RetentionDays: 14}
+	if cfg.Trashcan != nil {
+		if cfg.Trashcan.Enabled != nil {
+			st.Enabled = *cfg.Trashcan.Enabled
+		}
+		if cfg.Trashcan.RetentionPeriodDays != nil {
+			st.RetentionDays = *cfg.Trashcan.RetentionPeriodDays
+		}
+	}
+	return st, nil
+}
+
+// Exists reports whether repo/path exists (GET api/storage): 200 is true, 404 false, anything else an error.
+func (c *Client) Exists(ctx context.Context, repo, path string) (bool, error) {
+	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(repo, path), c.base)
+	resp, err := c.send(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false, fmt.Errorf("look up %s/%s: %w", repo, path, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return true, nil
+	case http.StatusNotFound:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return false, nil
+	}
+	return false, apiError("look up", repo+"/"+path, resp)
+}
+
+// InTrash reports whether the Trash Can holds repo/path (at auto-trashcan/<repo>/<path>).
+func (c *Client) InTrash(ctx context.Context, repo, path string) (bool, error) {
+	return c.Exists(ctx, TrashRepo, repo+"/"+path)
+}
+
+// trashURL is base + "api/trash/<op>/<repo>/<path>", each segment escaped.
+func (c *Client) trashURL(op, repo, path string) string {
+	return c.base + "api/trash/" + op + "/" + strings.TrimPrefix(c.fileURL(repo, path), c.base)
+}
+
+// RestoreFromTrash moves auto-trashcan/<repo>/<path> back to repo/path (POST api/trash/restore, which needs an
+// admin). It does not look whether repo/path exists again: Artifactory would merge into it, so callers check first.
+// A restore whose answer was lost is retried by the transport, and the retry then finds nothing to restore: after an
+// error, callers look whether the item is back and gone from the Trash Can before reporting a failure.
+func (c *Client) RestoreFromTrash(ctx context.Context, repo, path string) error {
+	u := c.trashURL("restore", repo, path) + "?to=" + url.QueryEscape(repo+"/"+path)
+	resp, err := c.send(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return fmt.Errorf("restore %s/%s from the Trash Can: %w", repo, path, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	aerr := apiError("restore from the Trash Can", repo+"/"+path, resp)
+	if isProOnly(aerr) {
+		return fmt.Errorf("restore %s/%s: %w", repo, path, ErrTrashAPIUnavailable)
+	}
+	return aerr
+}
+
+// DeleteFromTrash permanently deletes auto-trashcan/<repo>/<path> (DELETE api/trash/clean, admins only). An item
+// already gone is prune.ErrNotFound.
+func (c *Client) DeleteFromTrash(ctx context.Context, repo, path string) error {
+	resp, err := c.send(ctx, http.MethodDelete, c.trashURL("clean", repo, path), nil)
+	if err != nil {
+		return fmt.Errorf("delete %s/%s from the Trash Can: %w", repo, path, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusNoContent:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	aerr := apiError("delete from the Trash Can", repo+"/"+path, resp)
+	var ae *APIError
+	if errors.As(aerr, &ae) && ae.Status == http.StatusBadRequest && strings.Contains(ae.Message, "Nothing to delete") {
+		return fmt.Errorf("%w: %w", prune.ErrNotFound, aerr)
+	}
+	if isProOnly(aerr) {
+		return fmt.Errorf("delete %s/%s from the Trash Can: %w", repo, path, ErrTrashAPIUnavailable)
+	}
+	return aerr
+}
+
+// DeleteProperties removes the property keys from repo/path and, for a folder, from everything below it
+// (DELETE api/storage/...?properties=...&recursive=1).
+func (c *Client) DeleteProperties(ctx context.Context, repo, path string, keys []string) error {
+	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(repo, path), c.base) +
+		"?properties=" + url.QueryEscape(strings.Join(keys, ",")) + "&recursive=1"
+	resp, err := c.send(ctx, http.MethodDelete, u, nil)
+	if err != nil {
+		return fmt.Errorf("delete properties of %s/%s: %w", repo, path, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNoContent:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	return apiError("delete properties of", repo+"/"+path, resp)
+}
+
+func isProOnly(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest && strings.Contains(ae.Message, "available only in Artifactory Pro")
+}
