@@ -27,6 +27,8 @@ const (
 	PropTrashRestoredTime = "trash.restoredTime"
 )
 
+var _ prune.Restorer = (*Client)(nil)
+
 // ErrTrashAPIUnavailable is returned when the server answers that its edition has no Trash Can API.
 var ErrTrashAPIUnavailable = errors.New("this Artifactory edition has no Trash Can REST API (it needs Artifactory Pro)")
 
@@ -176,4 +178,19 @@ func (c *Client) DeleteProperties(ctx context.Context, repo, path string, keys [
 func isProOnly(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest && strings.Contains(ae.Message, "available only in Artifactory Pro")
+}
+
+// Restore implements prune.Restorer: it restores repo/path from the Trash Can, then removes the two properties
+// Artifactory's restore leaves on every restored item (trash.originalRepository, trash.restoredTime), so the folder
+// holds the properties it had before it was deleted. (A folder that carried those properties before its delete,
+// because it had been restored once already, loses them.)
+func (c *Client) Restore(ctx context.Context, repo, path string) error {
+	if err := c.RestoreFromTrash(ctx, repo, path); err != nil {
+		return err
+	}
+	if err := c.DeleteProperties(ctx, repo, path, []string{PropTrashOrigRepo, PropTrashRestoredTime}); err != nil {
+		return fmt.Errorf("%w: %s/%s is back, but removing the properties Artifactory's restore leaves (%s, %s) failed: %w",
+			prune.ErrRestoredIncompletely, repo, path, PropTrashOrigRepo, PropTrashRestoredTime, err)
+	}
+	return nil
 }

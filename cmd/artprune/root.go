@@ -77,6 +77,6 @@ Exit codes:
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newPruneCmd(getenv), newPlanCmd(getenv), newApplyCmd(getenv), newServeCmd(getenv), newVersionCmd())
+	root.AddCommand(newPruneCmd(getenv), newPlanCmd(getenv), newApplyCmd(getenv), newServeCmd(getenv), newRestoreCmd(getenv), newVersionCmd())
 	return root
 }
