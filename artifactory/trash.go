@@ -194,3 +194,15 @@ func (c *Client) Restore(ctx context.Context, repo, path string) error {
 	}
 	return nil
 }
+
+// TrashCan returns what the report says of this status.
+func (s TrashStatus) TrashCan() prune.TrashCan {
+	switch {
+	case !s.Known:
+		return prune.TrashCan{State: prune.TrashUnknown}
+	case !s.Enabled:
+		return prune.TrashCan{State: prune.TrashDisabled}
+	}
+	days := s.RetentionDays
+	return prune.TrashCan{State: prune.TrashEnabled, RetentionDays: &days}
+}

@@ -11,7 +11,7 @@ import (
 
 // ReportSchemaVersion is the version of the [Report] JSON schema. It changes only when a field changes meaning or
 // disappears; fields may be added.
-const ReportSchemaVersion = 1
+const ReportSchemaVersion = 2
 
 // OutcomeWouldDelete is the outcome of every planned deletion in a dry-run report.
 const OutcomeWouldDelete Outcome = "would-delete"
@@ -34,6 +34,8 @@ type Report struct {
 	// SkippedRepositories lists the repositories that a --repo glob or --all-repos matched but that are not
 	// pruned (remote, virtual, federated, not Docker), with why.
 	SkippedRepositories []SkippedRepository `json:"skipped_repositories"`
+
+	trash *TrashCan // given by WithTrashCan, copied to every repository
 }
 
 // ReportOption adds to a report what the plans do not hold.
@@ -42,6 +44,33 @@ type ReportOption func(*Report)
 // WithSkippedRepositories lists the repositories a pattern matched but that were not pruned.
 func WithSkippedRepositories(skipped []SkippedRepository) ReportOption {
 	return func(r *Report) { r.SkippedRepositories = append(r.SkippedRepositories, skipped...) }
+}
+
+// Trash Can states (see [TrashCan]).
+const (
+	// TrashEnabled: deleted folders go to the Trash Can; artprune restore brings them back until it purges them.
+	TrashEnabled = "enabled"
+	// TrashDisabled: deletions are permanent.
+	TrashDisabled = "disabled"
+	// TrashUnknown: the Trash Can's configuration could not be read (it needs an admin).
+	TrashUnknown = "unknown"
+)
+
+// TrashCan says where a repository's deletions go: to Artifactory's Trash Can, where they can be undone, or
+// nowhere.
+type TrashCan struct {
+	// State is TrashEnabled, TrashDisabled or TrashUnknown.
+	State string `json:"state"`
+	// RetentionDays is how long the Trash Can keeps a deleted folder; null unless State is TrashEnabled.
+	RetentionDays *int `json:"retention_days"`
+}
+
+// Undoable reports whether deletions can be undone.
+func (t *TrashCan) Undoable() bool { return t != nil && t.State == TrashEnabled }
+
+// WithTrashCan records, for every repository, where its deletions go (added in schema version 2).
+func WithTrashCan(t TrashCan) ReportOption {
+	return func(r *Report) { r.trash = &t }
 }
 
 // SkippedRepository is a repository matched by a pattern but not pruned.
@@ -130,6 +159,9 @@ type RepoReport struct {
 	ExcludedImages []string `json:"excluded_images"`
 	// NotApplied lists the entries of an approved plan (artprune apply) that were not deleted, with why.
 	NotApplied []NotAppliedReport `json:"not_applied"`
+	// TrashCan says whether this repository's deletions went (or would go) to the Trash Can and so can be undone,
+	// or were permanent; absent when not known to the report's writer. Added in schema version 2.
+	TrashCan *TrashCan `json:"trash_can,omitempty"`
 }
 
 // NotAppliedReport is an entry of an approved plan that artprune apply did not delete.
@@ -215,6 +247,7 @@ func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts 
 	var reporters []*repoReporter
 	for _, plan := range plans {
 		rep := newRepoReporter(dryRun, plan, byRepo[plan.Repo])
+		rep.head.TrashCan = r.trash
 		reporters = append(reporters, rep)
 		r.Repositories = append(r.Repositories, rep.head)
 		r.Totals.add(rep.head.Summary)
@@ -528,6 +561,9 @@ func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 	if r.DryRun {
 		tw.printf("%s\n", dryRunBanner)
 	}
+	if !r.DryRun && r.trash != nil && r.trash.State == TrashDisabled {
+		tw.printf("%s\n", trashDisabledBanner)
+	}
 	for i, rr := range r.Repositories {
 		tw.repo(r.DryRun, rr, lists(i))
 	}
@@ -539,9 +575,34 @@ func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 		t.Repositories, t.FailedRepositories, t.Images, t.FailedImages, t.ChangedImages, t.DigestFolders, t.Kept.Total,
 		deletionSummary(r.DryRun, t))
 	tw.printf("note: %s\n", r.Note)
+	if !r.DryRun && r.trash != nil && r.trash.State == TrashDisabled {
+		tw.printf("%s\n", trashDisabledBanner)
+	}
 	if r.DryRun {
 		tw.printf("%s\n", dryRunBanner)
 	}
+}
+
+// trashDisabledBanner frames the text report of a run that deleted with the Trash Can disabled.
+const trashDisabledBanner = "*** TRASH CAN DISABLED: deletions are permanent and cannot be undone ***"
+
+// trashLine says where a repository's deletions go.
+func trashLine(dryRun bool, t *TrashCan) string {
+	verb := "go"
+	if dryRun {
+		verb = "would go"
+	}
+	switch t.State {
+	case TrashEnabled:
+		days := "?"
+		if t.RetentionDays != nil {
+			days = fmt.Sprint(*t.RetentionDays)
+		}
+		return fmt.Sprintf("deletions %s to the Trash Can for %s days: artprune restore REPORT.json undoes them", verb, days)
+	case TrashDisabled:
+		return "the Trash Can is disabled: deletions are permanent"
+	}
+	return "the Trash Can's configuration could not be read (it needs an admin): whether deletions can be undone is unknown"
 }
 
 // textWriter keeps the first write error.
@@ -592,6 +653,9 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		}
 	}
 	tw.printf("  %d images, %d tags, %d indexes, %d manifests, %d digest folders\n", s.Images, s.Tags, s.Indexes, s.Manifests, s.DigestFolders)
+	if rr.TrashCan != nil {
+		tw.printf("  %s\n", trashLine(dryRun, rr.TrashCan))
+	}
 	k := s.Kept
 	var kept []string
 	for _, c := range []struct {

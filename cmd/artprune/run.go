@@ -107,6 +107,7 @@ type runOutput struct {
 	evidence map[string]map[string][]planfile.Manifest // repo -> digest folder -> manifests
 	began    time.Time
 	took     time.Duration
+	trash    *prune.TrashCan // where deletions go; nil when not read
 	// err is a failure before any repository was looked at (the repository list could not be read).
 	err error
 }
@@ -136,6 +137,8 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			out.skipped = append(out.skipped, prune.SkippedRepository{Repo: sk.Repo, Reason: sk.Reason})
 		}
 	}
+	tc := s.trashCan(ctx, spec.delete)
+	out.trash = &tc
 
 	var base prune.Source = s.client
 	if s.sel.keepProperty != "" {
@@ -242,6 +245,9 @@ func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput)
 		return out.err
 	}
 	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped)}
+	if out.trash != nil {
+		opts = append(opts, prune.WithTrashCan(*out.trash))
+	}
 	o := s.flags
 	if o.reportFile != "" {
 		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {
