@@ -206,3 +206,10 @@ func (s TrashStatus) TrashCan() prune.TrashCan {
 	days := s.RetentionDays
 	return prune.TrashCan{State: prune.TrashEnabled, RetentionDays: &days}
 }
+
+var _ prune.Healer = (*Client)(nil)
+
+// ReadTrashed implements prune.Healer: it reads the Trash Can's copy of repo/path.
+func (c *Client) ReadTrashed(ctx context.Context, repo, path string, limit int64) ([]byte, error) {
+	return c.ReadFile(ctx, TrashRepo, repo+"/"+path, limit)
+}

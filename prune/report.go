@@ -35,7 +35,8 @@ type Report struct {
 	// pruned (remote, virtual, federated, not Docker), with why.
 	SkippedRepositories []SkippedRepository `json:"skipped_repositories"`
 
-	trash *TrashCan // given by WithTrashCan, copied to every repository
+	trash *TrashCan              // given by WithTrashCan, copied to every repository
+	heals map[string]*HealResult // given by WithHeal, by repository
 }
 
 // ReportOption adds to a report what the plans do not hold.
@@ -109,6 +110,9 @@ type Summary struct {
 	// unknown.
 	FreedBytesEstimate *int64        `json:"freed_bytes_estimate"`
 	Outcomes           OutcomeCounts `json:"outcomes"`
+	// HealFailures counts the deleted folders the final check found live again but could not restore, plus one
+	// per repository whose final check could not be completed (schema version 2). A failure.
+	HealFailures int `json:"heal_failures"`
 }
 
 // KeptCounts counts kept digest folders by [Reason].
@@ -132,6 +136,8 @@ type OutcomeCounts struct {
 	Forbidden    int `json:"forbidden"`
 	Failed       int `json:"failed"`
 	NotAttempted int `json:"not_attempted"`
+	// Restored counts deletions undone by the final check (schema version 2).
+	Restored int `json:"restored"`
 }
 
 // RepoReport is the report of one repository.
@@ -162,6 +168,55 @@ type RepoReport struct {
 	// TrashCan says whether this repository's deletions went (or would go) to the Trash Can and so can be undone,
 	// or were permanent; absent when not known to the report's writer. Added in schema version 2.
 	TrashCan *TrashCan `json:"trash_can,omitempty"`
+	// Healed lists the deleted folders that the final check after the deletes found referenced by a manifest
+	// pushed meanwhile, with why and what was done (schema version 2).
+	Healed []HealReport `json:"healed"`
+	// HealError says why the final check could not be completed.
+	HealError string `json:"heal_error,omitempty"`
+}
+
+// HealReport is one deleted folder found live again after the deletes.
+type HealReport struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
+	// Outcome is restored, pushed-again or failed.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+}
+
+// WithHeal adds the results of [Heal], matched by repository.
+func WithHeal(results []*HealResult) ReportOption {
+	return func(r *Report) {
+		if r.heals == nil {
+			r.heals = map[string]*HealResult{}
+		}
+		for _, h := range results {
+			if h != nil {
+				r.heals[h.Repo] = h
+			}
+		}
+	}
+}
+
+// healReport turns a HealResult into the report's fields of its repository.
+func (rr *RepoReport) setHeal(h *HealResult) {
+	if h == nil {
+		return
+	}
+	for _, f := range h.Folders {
+		hr := HealReport{Path: f.Path, Why: f.Why, Outcome: string(f.Outcome)}
+		if f.Err != nil {
+			hr.Error = f.Err.Error()
+		}
+		if f.Outcome == HealFailed {
+			rr.Summary.HealFailures++
+		}
+		rr.Healed = append(rr.Healed, hr)
+	}
+	if h.Err != nil {
+		rr.HealError = h.Err.Error()
+		rr.Summary.HealFailures++
+	}
 }
 
 // NotAppliedReport is an entry of an approved plan that artprune apply did not delete.
@@ -248,6 +303,7 @@ func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts 
 	for _, plan := range plans {
 		rep := newRepoReporter(dryRun, plan, byRepo[plan.Repo])
 		rep.head.TrashCan = r.trash
+		rep.head.setHeal(r.heals[plan.Repo])
 		reporters = append(reporters, rep)
 		r.Repositories = append(r.Repositories, rep.head)
 		r.Totals.add(rep.head.Summary)
@@ -286,6 +342,7 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 		MalformedFiles: append([]string{}, plan.Malformed...),
 		ExcludedImages: []string{},
 		NotApplied:     []NotAppliedReport{},
+		Healed:         []HealReport{},
 	}
 	if !plan.ServerTime.IsZero() {
 		rr.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
@@ -480,6 +537,8 @@ func (o *OutcomeCounts) add(out Outcome) {
 		o.Failed++
 	case OutcomeNotAttempted:
 		o.NotAttempted++
+	case OutcomeRestored:
+		o.Restored++
 	}
 }
 
@@ -517,6 +576,8 @@ func (s *Summary) add(o Summary) {
 	c.Forbidden += oc.Forbidden
 	c.Failed += oc.Failed
 	c.NotAttempted += oc.NotAttempted
+	c.Restored += oc.Restored
+	s.HealFailures += o.HealFailures
 }
 
 // dryRunBanner frames a dry-run text report.
@@ -713,6 +774,17 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 	if rr.ApplyError != "" && rr.Error == "" { // a failed repository's apply error only repeats it
 		tw.printf("  %s\n", indent(rr.ApplyError))
 	}
+	for _, h := range rr.Healed {
+		switch h.Outcome {
+		case string(HealFailed):
+			tw.printf("  LIVE AGAIN, NOT RESTORED %s: %s: %s\n", h.Path, h.Why, indent(h.Error))
+		default:
+			tw.printf("  %s %s: %s\n", h.Outcome, h.Path, h.Why)
+		}
+	}
+	if rr.HealError != "" {
+		tw.printf("  FINAL CHECK FAILED: %s\n", indent(rr.HealError))
+	}
 }
 
 // deletionSummary says how many folders were (or would be) deleted, their size and the outcomes.
@@ -725,8 +797,12 @@ func deletionSummary(dryRun bool, s Summary) string {
 		return fmt.Sprintf("would delete %d folders (%s)", s.Deletions, size)
 	}
 	o := s.Outcomes
-	return fmt.Sprintf("planned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
+	out := fmt.Sprintf("planned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
 		s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
+	if o.Restored > 0 || s.HealFailures > 0 {
+		out += fmt.Sprintf(", %d restored by the final check (%d could not be)", o.Restored, s.HealFailures)
+	}
+	return out
 }
 
 func orDash(s string) string {

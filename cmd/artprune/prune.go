@@ -96,7 +96,7 @@ func failed(r *prune.Report) bool { return failedTotals(r.Totals) }
 // failedTotals is failed on a report's totals.
 func failedTotals(t prune.Summary) bool {
 	return t.FailedRepositories > 0 || t.FailedImages > 0 ||
-		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0
+		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0 || t.HealFailures > 0
 }
 
 // failedPlan is the plan of a repository that could not be planned: it deletes nothing, so it frees nothing.

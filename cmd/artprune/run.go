@@ -108,6 +108,7 @@ type runOutput struct {
 	began    time.Time
 	took     time.Duration
 	trash    *prune.TrashCan // where deletions go; nil when not read
+	heals    []*prune.HealResult
 	// err is a failure before any repository was looked at (the repository list could not be read).
 	err error
 }
@@ -183,6 +184,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		ph := s.prog.Start(repo, progress.PhaseDeletes, int64(n))
 		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
 		ph.Done()
+		out.heals = append(out.heals, s.heal(ctx, plan, res))
 		out.results = append(out.results, res)
 	}
 	return out
@@ -248,6 +250,7 @@ func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput)
 	if out.trash != nil {
 		opts = append(opts, prune.WithTrashCan(*out.trash))
 	}
+	opts = append(opts, prune.WithHeal(out.heals))
 	o := s.flags
 	if o.reportFile != "" {
 		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {

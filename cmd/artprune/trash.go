@@ -23,3 +23,22 @@ func (s *session) trashCan(ctx context.Context, del bool) prune.TrashCan {
 	}
 	return tc
 }
+
+// heal runs the final check after a repository's deletes (prune.Heal) and logs what it did.
+func (s *session) heal(ctx context.Context, plan *prune.RepoPlan, res *prune.ApplyResult) *prune.HealResult {
+	h := prune.Heal(ctx, s.client, s.client, plan, res, 0)
+	for _, f := range h.Folders {
+		switch f.Outcome {
+		case prune.HealFailed:
+			s.log.Error("a deleted folder is referenced by a manifest pushed during the deletes and could not be restored",
+				"repo", plan.Repo, "folder", f.Path, "why", f.Why, "error", f.Err)
+		default:
+			s.log.Warn("a deleted folder is referenced by a manifest pushed during the deletes", "repo", plan.Repo,
+				"folder", f.Path, "outcome", f.Outcome, "why", f.Why)
+		}
+	}
+	if h.Err != nil {
+		s.log.Error("the final check for pushes made during the deletes failed", "repo", plan.Repo, "error", h.Err)
+	}
+	return h
+}
