@@ -2,13 +2,16 @@ package artifactory
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/artprune/artprune/prune"
 )
@@ -181,14 +184,14 @@ func isProOnly(err error) bool {
 }
 
 // Restore implements prune.Restorer: it restores repo/path from the Trash Can, then removes the two properties
-// Artifactory's restore leaves on every restored item (trash.originalRepository, trash.restoredTime), so the folder
-// holds the properties it had before it was deleted. (A folder that carried those properties before its delete,
+// Artifactory's restore leaves on every restored item (trash.originalRepository, trash.restoredTime) and artprune's
+// own mark (artprune.trashed), so the folder holds the properties it had before it was deleted. (A folder that carried those properties before its delete,
 // because it had been restored once already, loses them.)
 func (c *Client) Restore(ctx context.Context, repo, path string) error {
 	if err := c.RestoreFromTrash(ctx, repo, path); err != nil {
 		return err
 	}
-	if err := c.DeleteProperties(ctx, repo, path, []string{PropTrashOrigRepo, PropTrashRestoredTime}); err != nil {
+	if err := c.DeleteProperties(ctx, repo, path, []string{PropTrashOrigRepo, PropTrashRestoredTime, PropTrashed}); err != nil {
 		return fmt.Errorf("%w: %s/%s is back, but removing the properties Artifactory's restore leaves (%s, %s) failed: %w",
 			prune.ErrRestoredIncompletely, repo, path, PropTrashOrigRepo, PropTrashRestoredTime, err)
 	}
@@ -212,4 +215,138 @@ var _ prune.Healer = (*Client)(nil)
 // ReadTrashed implements prune.Healer: it reads the Trash Can's copy of repo/path.
 func (c *Client) ReadTrashed(ctx context.Context, repo, path string, limit int64) ([]byte, error) {
 	return c.ReadFile(ctx, TrashRepo, repo+"/"+path, limit)
+}
+
+// PropTrashed marks a folder artprune deleted, on its copy in the Trash Can; its value is the repository. Only folders
+// carrying it are ever purged (--purge-trash-after).
+const PropTrashed = "artprune.trashed"
+
+// MarkTrashed sets PropTrashed on the Trash Can's copy of repo/folder (PUT api/storage/auto-trashcan/...?properties,
+// on the folder only). It needs an admin, like everything in the Trash Can.
+func (c *Client) MarkTrashed(ctx context.Context, repo, folder string) error {
+	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, repo+"/"+folder), c.base) +
+		"?properties=" + url.QueryEscape(PropTrashed+"="+repo) + "&recursive=0"
+	resp, err := c.send(ctx, http.MethodPut, u, nil)
+	if err != nil {
+		return fmt.Errorf("mark %s/%s in the Trash Can: %w", repo, folder, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNoContent:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	return apiError("mark in the Trash Can", repo+"/"+folder, resp)
+}
+
+var _ prune.TrashPurger = (*Client)(nil)
+
+// TrashedFolders implements prune.TrashPurger: the Trash Can's folders of repo that carry PropTrashed, each with its
+// trash.time (read with the storage API).
+func (c *Client) TrashedFolders(ctx context.Context, repo string, fn func(prune.TrashedFolder) error) error {
+	q := Query{Criteria: fmt.Sprintf(`{"repo":%s,"type":"folder","@%s":%s}`, jsonString(TrashRepo), PropTrashed, jsonString(repo))}
+	var rows []Row
+	if err := c.Search(ctx, q, func(r Row) error { rows = append(rows, r); return nil }); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		trashPath := joinRel(r.Path, r.Name)
+		folder, ok := strings.CutPrefix(trashPath, repo+"/")
+		if !ok {
+			continue
+		}
+		at, err := c.trashTime(ctx, trashPath)
+		if err != nil {
+			return err
+		}
+		if err := fn(prune.TrashedFolder{Path: folder, TrashedAt: at}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trashTime reads trash.time of auto-trashcan/<trashPath>; zero when absent or not a number.
+func (c *Client) trashTime(ctx context.Context, trashPath string) (time.Time, error) {
+	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, trashPath), c.base) + "?properties=" + PropTrashTime
+	resp, err := c.send(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read %s of %s/%s: %w", PropTrashTime, TrashRepo, trashPath, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return time.Time{}, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return time.Time{}, apiError("read the properties of", TrashRepo+"/"+trashPath, resp)
+	}
+	var body struct {
+		Properties map[string][]string `json:"properties"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		return time.Time{}, fmt.Errorf("read %s of %s/%s: %w", PropTrashTime, TrashRepo, trashPath, err)
+	}
+	v := body.Properties[PropTrashTime]
+	if len(v) == 0 {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+// TrashedFiles implements prune.TrashPurger: the files of the Trash Can's copies of repo's folders.
+func (c *Client) TrashedFiles(ctx context.Context, repo string, folders []string, fn func(prune.File) error) error {
+	clauses := make([]string, len(folders))
+	for i, f := range folders {
+		clauses[i] = fmt.Sprintf(`{"path":%s}`, jsonString(repo+"/"+f))
+	}
+	return c.searchBatched(ctx, TrashRepo, clauses, func(r Row) error {
+		return fn(prune.File{Repo: r.Repo, Path: r.Path, Name: r.Name, Size: r.Size, SHA256: r.SHA256})
+	})
+}
+
+// ChecksumHoldersAnywhere implements prune.TrashPurger: every file holding one of sums, in every repository the
+// caller sees and in the Trash Can. AQL leaves the Trash Can out of queries without a repository equality
+// (Artifactory's SpecialReposDecorator), so it is asked separately.
+func (c *Client) ChecksumHoldersAnywhere(ctx context.Context, sums []string, fn func(prune.File) error) error {
+	clauses := make([]string, len(sums))
+	for i, s := range sums {
+		clauses[i] = fmt.Sprintf(`{"sha256":%s}`, jsonString(s))
+	}
+	emit := func(r Row) error {
+		return fn(prune.File{Repo: r.Repo, Path: r.Path, Name: r.Name, Size: r.Size, SHA256: r.SHA256})
+	}
+	if err := c.searchAll(ctx, clauses, emit); err != nil {
+		return err
+	}
+	return c.searchBatched(ctx, TrashRepo, clauses, emit)
+}
+
+// searchAll runs {"type":"file","$or":[clauses...]} over every repository, in as few queries as AQL allows.
+func (c *Client) searchAll(ctx context.Context, clauses []string, fn func(Row) error) error {
+	const overhead = 700
+	head := `{"type":"file","$or":[`
+	var batch []string
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		q := Query{Criteria: head + strings.Join(batch, ",") + "]}"}
+		batch, size = batch[:0], 0
+		return c.Search(ctx, q, fn)
+	}
+	for _, cl := range clauses {
+		if size+len(cl)+len(head)+overhead > MaxQueryChars {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch = append(batch, cl)
+		size += len(cl) + 1
+	}
+	return flush()
 }

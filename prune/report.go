@@ -35,8 +35,9 @@ type Report struct {
 	// pruned (remote, virtual, federated, not Docker), with why.
 	SkippedRepositories []SkippedRepository `json:"skipped_repositories"`
 
-	trash *TrashCan              // given by WithTrashCan, copied to every repository
-	heals map[string]*HealResult // given by WithHeal, by repository
+	trash  *TrashCan               // given by WithTrashCan, copied to every repository
+	heals  map[string]*HealResult  // given by WithHeal, by repository
+	purges map[string]*PurgeResult // given by WithPurge, by repository
 }
 
 // ReportOption adds to a report what the plans do not hold.
@@ -113,6 +114,8 @@ type Summary struct {
 	// HealFailures counts the deleted folders the final check found live again but could not restore, plus one
 	// per repository whose final check could not be completed (schema version 2). A failure.
 	HealFailures int `json:"heal_failures"`
+	// PurgeFailures counts the repositories whose --purge-trash-after failed, wholly or in part (schema version 2).
+	PurgeFailures int `json:"purge_failures"`
 }
 
 // KeptCounts counts kept digest folders by [Reason].
@@ -173,6 +176,67 @@ type RepoReport struct {
 	Healed []HealReport `json:"healed"`
 	// HealError says why the final check could not be completed.
 	HealError string `json:"heal_error,omitempty"`
+	// TrashPurge is what --purge-trash-after did in the Trash Can; absent without it (schema version 2).
+	TrashPurge *PurgeReport `json:"trash_purge,omitempty"`
+}
+
+// PurgeReport is what [PurgeTrash] did for one repository.
+type PurgeReport struct {
+	AfterSeconds int64 `json:"after_seconds"`
+	// Folders lists the folders purged (or to be purged), with their outcomes.
+	Folders        []PurgedReport `json:"folders"`
+	KeptYoung      int            `json:"kept_young"`
+	KeptReferenced int            `json:"kept_referenced"`
+	// FreedBytes is what garbage collection can now free: binaries no other path holds, anywhere.
+	FreedBytes int64  `json:"freed_bytes"`
+	Error      string `json:"error,omitempty"`
+}
+
+// PurgedReport is one folder purged from the Trash Can.
+type PurgedReport struct {
+	Path      string `json:"path"`
+	TrashedAt string `json:"trashed_at"`
+	Outcome   string `json:"outcome"`
+	Error     string `json:"error,omitempty"`
+}
+
+// WithPurge adds the results of [PurgeTrash], matched by repository.
+func WithPurge(results []*PurgeResult) ReportOption {
+	return func(r *Report) {
+		if r.purges == nil {
+			r.purges = map[string]*PurgeResult{}
+		}
+		for _, p := range results {
+			if p != nil {
+				r.purges[p.Repo] = p
+			}
+		}
+	}
+}
+
+func (rr *RepoReport) setPurge(p *PurgeResult) {
+	if p == nil {
+		return
+	}
+	pr := &PurgeReport{AfterSeconds: int64(p.After / time.Second), Folders: []PurgedReport{}, KeptYoung: p.KeptYoung,
+		KeptReferenced: p.KeptReferenced, FreedBytes: p.FreedBytes}
+	for _, f := range p.Folders {
+		e := PurgedReport{Path: f.Path, Outcome: string(f.Outcome)}
+		if !f.TrashedAt.IsZero() {
+			e.TrashedAt = f.TrashedAt.UTC().Format(time.RFC3339Nano)
+		}
+		if f.Err != nil {
+			e.Error = f.Err.Error()
+		}
+		pr.Folders = append(pr.Folders, e)
+	}
+	if p.Err != nil {
+		pr.Error = p.Err.Error()
+	}
+	if p.Failed() {
+		rr.Summary.PurgeFailures++
+	}
+	rr.TrashPurge = pr
 }
 
 // HealReport is one deleted folder found live again after the deletes.
@@ -304,6 +368,7 @@ func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts 
 		rep := newRepoReporter(dryRun, plan, byRepo[plan.Repo])
 		rep.head.TrashCan = r.trash
 		rep.head.setHeal(r.heals[plan.Repo])
+		rep.head.setPurge(r.purges[plan.Repo])
 		reporters = append(reporters, rep)
 		r.Repositories = append(r.Repositories, rep.head)
 		r.Totals.add(rep.head.Summary)
@@ -578,6 +643,7 @@ func (s *Summary) add(o Summary) {
 	c.NotAttempted += oc.NotAttempted
 	c.Restored += oc.Restored
 	s.HealFailures += o.HealFailures
+	s.PurgeFailures += o.PurgeFailures
 }
 
 // dryRunBanner frames a dry-run text report.
@@ -784,6 +850,25 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 	}
 	if rr.HealError != "" {
 		tw.printf("  FINAL CHECK FAILED: %s\n", indent(rr.HealError))
+	}
+	if p := rr.TrashPurge; p != nil {
+		n := 0
+		for _, f := range p.Folders {
+			if f.Outcome == string(PurgeFailed) {
+				tw.printf("  PURGE FAILED %s: %s\n", f.Path, indent(f.Error))
+			} else {
+				n++
+			}
+		}
+		verb := "purged"
+		if dryRun {
+			verb = "would purge"
+		}
+		tw.printf("  trash can: %s %d folders artprune deleted over %s ago (frees %s once garbage collection runs); kept %d younger, %d referenced again\n",
+			verb, n, HumanDuration(time.Duration(p.AfterSeconds)*time.Second), HumanBytes(p.FreedBytes), p.KeptYoung, p.KeptReferenced)
+		if p.Error != "" {
+			tw.printf("  PURGE FAILED: %s\n", indent(p.Error))
+		}
 	}
 }
 

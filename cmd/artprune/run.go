@@ -109,6 +109,7 @@ type runOutput struct {
 	took     time.Duration
 	trash    *prune.TrashCan // where deletions go; nil when not read
 	heals    []*prune.HealResult
+	purges   []*prune.PurgeResult
 	// err is a failure before any repository was looked at (the repository list could not be read).
 	err error
 }
@@ -162,6 +163,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		plan.ExcludedImages = src.excludedImages(repo)
 		out.evidence[repo] = src.evidenceOf(repo)
 		out.plans = append(out.plans, plan)
+		if p := s.purgeTrash(ctx, plan, !spec.delete); p != nil {
+			out.purges = append(out.purges, p)
+		}
 		if !spec.delete {
 			continue
 		}
@@ -185,6 +189,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
 		ph.Done()
 		out.heals = append(out.heals, s.heal(ctx, plan, res))
+		s.markTrashed(ctx, out.trash, res)
 		out.results = append(out.results, res)
 	}
 	return out
@@ -250,7 +255,7 @@ func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput)
 	if out.trash != nil {
 		opts = append(opts, prune.WithTrashCan(*out.trash))
 	}
-	opts = append(opts, prune.WithHeal(out.heals))
+	opts = append(opts, prune.WithHeal(out.heals), prune.WithPurge(out.purges))
 	o := s.flags
 	if o.reportFile != "" {
 		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {

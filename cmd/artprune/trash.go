@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/artprune/artprune/prune"
 )
@@ -41,4 +45,48 @@ func (s *session) heal(ctx context.Context, plan *prune.RepoPlan, res *prune.App
 		s.log.Error("the final check for pushes made during the deletes failed", "repo", plan.Repo, "error", h.Err)
 	}
 	return h
+}
+
+// registerPurge registers --purge-trash-after (prune and serve).
+func (o *runFlags) registerPurge(f *pflag.FlagSet) {
+	f.Var(&o.purgeTrashAfter, "purge-trash-after", "permanently delete from the Trash Can the folders artprune moved there at least this long ago "+
+		"and that nothing references again, so that garbage collection frees their space (Go duration or days: 7d); off by default")
+}
+
+// markTrashed marks the Trash Can's copies of the folders this run deleted as artprune's, so that a later
+// --purge-trash-after may purge them, and only them. A failure is logged: an unmarked folder is never purged.
+func (s *session) markTrashed(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
+	if !tc.Undoable() {
+		return
+	}
+	for _, d := range res.Deletions {
+		if d.Outcome != prune.OutcomeDeleted {
+			continue
+		}
+		if err := s.client.MarkTrashed(ctx, res.Repo, d.Path); err != nil {
+			s.log.Warn("marking a deleted folder in the Trash Can failed: --purge-trash-after will leave it there", "repo", res.Repo,
+				"folder", d.Path, "error", err)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// purgeTrash runs --purge-trash-after for one repository after its plan (nil when the flag is off).
+func (s *session) purgeTrash(ctx context.Context, plan *prune.RepoPlan, dryRun bool) *prune.PurgeResult {
+	after := time.Duration(s.flags.purgeTrashAfter)
+	if after <= 0 {
+		return nil
+	}
+	now, err := s.client.Now(ctx)
+	if err != nil {
+		return &prune.PurgeResult{Repo: plan.Repo, After: after, Err: fmt.Errorf("read the server's time: %w", err)}
+	}
+	p := prune.PurgeTrash(ctx, s.client, plan, now, after, dryRun)
+	if p.Err != nil {
+		s.log.Error("purging the Trash Can failed", "repo", plan.Repo, "error", p.Err)
+	}
+	s.log.Info("trash can purge", "repo", plan.Repo, "folders", len(p.Folders), "freed_bytes", p.FreedBytes, "dry_run", dryRun)
+	return p
 }
