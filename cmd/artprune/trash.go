@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -54,22 +56,34 @@ func (o *runFlags) registerPurge(f *pflag.FlagSet) {
 }
 
 // markTrashed marks the Trash Can's copies of the folders this run deleted as artprune's, so that a later
-// --purge-trash-after may purge them, and only them. A failure is logged: an unmarked folder is never purged.
+// --purge-trash-after may purge them, and only them; --concurrency at a time. A failure is logged: an unmarked
+// folder is never purged.
 func (s *session) markTrashed(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
 	if !tc.Undoable() {
 		return
 	}
+	sem := make(chan struct{}, max(s.flags.concurrency, 1))
+	var wg sync.WaitGroup
+	var failed atomic.Int64
 	for _, d := range res.Deletions {
-		if d.Outcome != prune.OutcomeDeleted {
+		if d.Outcome != prune.OutcomeDeleted || ctx.Err() != nil {
 			continue
 		}
-		if err := s.client.MarkTrashed(ctx, res.Repo, d.Path); err != nil {
-			s.log.Warn("marking a deleted folder in the Trash Can failed: --purge-trash-after will leave it there", "repo", res.Repo,
-				"folder", d.Path, "error", err)
-			if ctx.Err() != nil {
-				return
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.client.MarkTrashed(ctx, res.Repo, d.Path); err != nil {
+				if failed.Add(1) == 1 {
+					s.log.Warn("marking a deleted folder in the Trash Can failed: --purge-trash-after will leave it there",
+						"repo", res.Repo, "folder", d.Path, "error", err)
+				}
 			}
-		}
+		}()
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 1 {
+		s.log.Warn("folders left unmarked in the Trash Can", "repo", res.Repo, "count", n)
 	}
 }
 
