@@ -273,3 +273,30 @@ func TestTrashRetention(t *testing.T) {
 		t.Errorf("a binary another path holds was freed")
 	}
 }
+
+// TestTrashRestoreOntoExistingPath: Artifactory's restore is a move, so a folder that exists again is merged into:
+// the Trash Can's files replace files of the same name, other files stay. artprune never restores onto an
+// existing path; the emulator answers as Artifactory would if something did.
+func TestTrashRestoreOntoExistingPath(t *testing.T) {
+	srv := newREST(t)
+	seedTrashFolder(t, srv)
+	call(t, srv, "DELETE", "/artifactory/docker-local/"+trashFolder, restToken, nil)
+	for _, p := range []string{"manifest.json", "other-file"} {
+		if status, _, _ := call(t, srv, "PUT", "/artifactory/docker-local/"+trashFolder+"/"+p, restToken, []byte("pushed again: "+p)); status != 201 {
+			t.Fatal("PUT")
+		}
+	}
+	if status, body, _ := call(t, srv, "POST", "/artifactory/api/trash/restore/docker-local/"+trashFolder, restToken, nil); status != 202 {
+		t.Fatalf("restore: %d %s", status, body)
+	}
+	want := []string{"img/", trashFolder + "/", trashFolder + "/manifest.json", trashFolder + "/other-file", trashFolder + "/sha256__layer"}
+	if got := paths(t, srv, "docker-local"); !slices.Equal(got, want) {
+		t.Errorf("after restoring onto an existing folder: %q, want %q", got, want)
+	}
+	if _, body, _ := call(t, srv, "GET", "/artifactory/docker-local/"+trashFolder+"/manifest.json", restToken, nil); body != "bytes of "+trashFolder+"/manifest.json;docker.manifest.type=x;sha256=abc" {
+		t.Errorf("manifest.json after the restore: %q", body)
+	}
+	if _, body, _ := call(t, srv, "GET", "/artifactory/docker-local/"+trashFolder+"/other-file", restToken, nil); body != "pushed again: other-file" {
+		t.Errorf("other-file after the restore: %q", body)
+	}
+}
