@@ -68,7 +68,8 @@ type PurgeResult struct {
 // PurgeTrash permanently deletes from the Trash Can the folders of plan's repository that artprune moved there at
 // least after ago (on the server's clock now) and that are still unreferenced: the current plan of the repository,
 // which must have succeeded, neither has them again nor lists their digest as a missing reference of their image
-// (a live manifest would then point at them), and their image was judged. Nothing else in the Trash Can is touched:
+// (a live manifest would then point at them), and their image was judged (not skipped, not left out by the
+// caller's image filters: plan.ExcludedImages). Nothing else in the Trash Can is touched:
 // only folders that TrashedFolders names, each checked with [ValidateFolderPath]. With dryRun nothing is deleted.
 func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Time, after time.Duration, dryRun bool) *PurgeResult {
 	res := &PurgeResult{Repo: plan.Repo, After: after}
@@ -78,6 +79,10 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 	}
 	images := map[string]*ImagePlan{}
 	exists := map[string]bool{}
+	excluded := map[string]bool{}
+	for _, img := range plan.ExcludedImages {
+		excluded[img] = true // left out of the inventory: what references what there is unknown
+	}
 	for i := range plan.Images {
 		img := &plan.Images[i]
 		images[img.Name] = img
@@ -94,7 +99,7 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 		case tf.TrashedAt.IsZero() || now.Sub(tf.TrashedAt) < after:
 			res.KeptYoung++
 			return nil
-		case exists[tf.Path] || referenced(images, tf.Path):
+		case exists[tf.Path] || referenced(images, tf.Path) || excluded[imageOf(tf.Path)]:
 			res.KeptReferenced++
 			return nil
 		}
@@ -208,6 +213,11 @@ func referenced(images map[string]*ImagePlan, folder string) bool {
 	}
 	d := strings.TrimPrefix(leaf, "sha256:")
 	return slices.ContainsFunc(img.MissingRefs, func(m digest.Digest) bool { return m.Encoded() == d })
+}
+
+func imageOf(folder string) string {
+	image, _, _ := cutLast(folder)
+	return image
 }
 
 // folderOfTrashFile turns the Trash Can path of a file's folder ("<repo>/<image>/sha256:<hex>") into the folder's
