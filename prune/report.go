@@ -54,7 +54,8 @@ const (
 	TrashEnabled = "enabled"
 	// TrashDisabled: deletions are permanent.
 	TrashDisabled = "disabled"
-	// TrashUnknown: the Trash Can's configuration could not be read (it needs an admin).
+	// TrashUnknown: the Trash Can's configuration could not be read (it needs an admin, and Artifactory SaaS does not
+	// serve it) and no deleted folder was found in the Trash Can.
 	TrashUnknown = "unknown"
 )
 
@@ -63,7 +64,8 @@ const (
 type TrashCan struct {
 	// State is TrashEnabled, TrashDisabled or TrashUnknown.
 	State string `json:"state"`
-	// RetentionDays is how long the Trash Can keeps a deleted folder; null unless State is TrashEnabled.
+	// RetentionDays is how long the Trash Can keeps a deleted folder; null unless State is TrashEnabled, and null
+	// then too when the state was observed (a deleted folder found in the Trash Can) rather than read.
 	RetentionDays *int `json:"retention_days"`
 }
 
@@ -721,11 +723,11 @@ func trashLine(dryRun bool, t *TrashCan) string {
 	}
 	switch t.State {
 	case TrashEnabled:
-		days := "?"
+		days := "(retention unknown)"
 		if t.RetentionDays != nil {
-			days = fmt.Sprint(*t.RetentionDays)
+			days = fmt.Sprintf("for %d days", *t.RetentionDays)
 		}
-		return fmt.Sprintf("deletions %s to the Trash Can for %s days: artprune restore REPORT.json undoes them", verb, days)
+		return fmt.Sprintf("deletions %s to the Trash Can %s: artprune restore REPORT.json undoes them", verb, days)
 	case TrashDisabled:
 		return "the Trash Can is disabled: deletions are permanent"
 	}

@@ -189,6 +189,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
 		ph.Done()
 		out.heals = append(out.heals, s.heal(ctx, plan, res))
+		s.observeTrash(ctx, out.trash, res)
 		s.markTrashed(ctx, out.trash, res)
 		out.results = append(out.results, res)
 	}

@@ -49,6 +49,24 @@ func (s *session) heal(ctx context.Context, plan *prune.RepoPlan, res *prune.App
 	return h
 }
 
+// observeTrash settles an unknown Trash Can state (the configuration API needs an admin, and SaaS does not serve it)
+// by looking for a folder this run deleted in the Trash Can: there, the Trash Can is enabled, retention unknown.
+func (s *session) observeTrash(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
+	if tc == nil || tc.State != prune.TrashUnknown {
+		return
+	}
+	for _, d := range res.Deletions {
+		if d.Outcome != prune.OutcomeDeleted {
+			continue
+		}
+		if in, err := s.client.InTrash(ctx, res.Repo, d.Path); err == nil && in {
+			*tc = prune.TrashCan{State: prune.TrashEnabled}
+			s.log.Info("deleted folders are in the Trash Can: it is enabled (its retention could not be read)", "repo", res.Repo)
+		}
+		return
+	}
+}
+
 // registerPurge registers --purge-trash-after (prune and serve).
 func (o *runFlags) registerPurge(f *pflag.FlagSet) {
 	f.Var(&o.purgeTrashAfter, "purge-trash-after", "permanently delete from the Trash Can the folders artprune moved there at least this long ago "+

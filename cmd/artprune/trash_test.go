@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +86,40 @@ func TestReportSaysWhereDeletionsGo(t *testing.T) {
 				t.Errorf("%d deleted", d)
 			}
 		})
+	}
+}
+
+// TestTrashObservedWithoutConfiguration: where the configuration API is not served (Artifactory SaaS), the report
+// says the Trash Can is enabled once a deleted folder is found there, retention unknown, and the folders are
+// marked for --purge-trash-after.
+func TestTrashObservedWithoutConfiguration(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	srv.Clock().Advance(48 * time.Hour)
+	saas := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/artifactory/api/system/configuration" {
+			http.Error(w, `{"errors":[{"status":404,"message":"Not Found"}]}`, http.StatusNotFound)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer saas.Close()
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, map[string]string{"JF_URL": saas.URL + "/artifactory/", "JF_ACCESS_TOKEN": testToken},
+		"prune", "--repo", "docker-local", "--delete", "--report", report)
+	if res.code != ExitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	rep := readReportFile(t, report)
+	if tc := rep.Repositories[0].TrashCan; tc == nil || tc.State != prune.TrashEnabled || tc.RetentionDays != nil {
+		t.Errorf("trash_can = %+v, want enabled with retention unknown", tc)
+	}
+	if !strings.Contains(res.stdout, "deletions go to the Trash Can (retention unknown)") {
+		t.Errorf("stdout:\n%s", res.stdout)
+	}
+	for _, d := range rep.Repositories[0].Deletions {
+		it, ok := srv.Store().Get(artifactorytest.TrashRepo, "docker-local/"+d.Path)
+		if !ok || len(it.Props["artprune.trashed"]) != 1 || it.Props["artprune.trashed"][0] != "docker-local" {
+			t.Errorf("%s: not marked in the Trash Can (%v)", d.Path, ok)
+		}
 	}
 }
