@@ -78,7 +78,31 @@ const ProbeMargin = time.Minute
 //
 // The probe relies on Artifactory applying .offset before the permission filter, as it does .limit, and on no row
 // created before C being deleted while the listing runs (a deletion can hide a hidden row from the count).
+//
+// On a server whose AQL refuses sort (found by [Client.Server], or by the first refusal) Search lists in
+// unsorted partitions instead, with the same promise for admins; see searchPartitioned.
 func (c *Client) Search(ctx context.Context, q Query, fn func(Row) error) error {
+	info, err := c.Server(ctx)
+	if err != nil {
+		return err
+	}
+	if !info.Sorts {
+		return c.searchPartitioned(ctx, q, info, fn)
+	}
+	delivered := false
+	err = c.searchSorted(ctx, q, func(r Row) error { delivered = true; return fn(r) })
+	if msg, refused := isSortRefusal(err); refused && !delivered {
+		c.sortRefused(msg)
+		if info, err = c.Server(ctx); err != nil {
+			return err
+		}
+		return c.searchPartitioned(ctx, q, info, fn)
+	}
+	return err
+}
+
+// searchSorted is Search keyset-paged on a sort.
+func (c *Client) searchSorted(ctx context.Context, q Query, fn func(Row) error) error {
 	var last *Row
 	filtered := false
 	var cutoff time.Time // C; zero when the first page had no Date header: then every row counts
@@ -192,14 +216,23 @@ func (c *Client) aqlQuery(ctx context.Context, query string, maxRows int) ([]Row
 }
 
 func (c *Client) aqlOnce(ctx context.Context, query string, maxRows int) (rows []Row, date time.Time, retry bool, err error) {
+	if err := c.acquireAQL(ctx); err != nil {
+		return nil, date, false, err
+	}
+	defer c.releaseAQL()
 	sm, err := c.manager(ctx)
 	if err != nil {
 		return nil, date, false, err
 	}
 	details := c.httpDetails(sm)
 	details.Headers["Content-Type"] = "text/plain"
+	sent := time.Now()
 	resp, _, _, err := sm.Client().Send(http.MethodPost, c.base+"api/search/aql", []byte(query), true, false, &details, "")
+	if err == nil {
+		c.clock.observe("an AQL answer's Date", resp, sent, time.Now())
+	}
 	if err != nil {
+		err = closeDropped(resp, err)
 		return nil, date, retryableError(err), fmt.Errorf("search: %w", err)
 	}
 	defer resp.Body.Close()

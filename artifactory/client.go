@@ -37,7 +37,21 @@ type Client struct {
 	pageSize   int
 	backoff    Backoff
 	log        *slog.Logger
+	srv        *serverCache  // the edition, found once (see Server)
+	aqlSlots   chan struct{} // at most MaxAQLInFlight AQL queries at once
+	clock      *clockWatch   // what the Date headers of the ping and the AQL answers say (clock.go)
 }
+
+func (c *Client) acquireAQL(ctx context.Context) error {
+	select {
+	case c.aqlSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) releaseAQL() { <-c.aqlSlots }
 
 type clientConfig struct {
 	token, user, password string
@@ -152,8 +166,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		pageSize: cfg.pageSize,
 		backoff:  cfg.backoff,
 		log:      log,
+		srv:      &serverCache{},
+		aqlSlots: make(chan struct{}, MaxAQLInFlight),
+		clock:    newClockWatch(),
 		httpClient: &http.Client{
-			Transport: &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
+			CheckRedirect: noDeleteRedirect,
+			Transport:     &retryTransport{next: newPoliteTransport(keepAliveTransport{rt}, cfg, log), backoff: cfg.backoff, timeout: cfg.timeout, log: log, agent: cfg.userAgent},
 		},
 	}, nil
 }

@@ -101,7 +101,8 @@ func ResolveRepositories(patterns []string, all bool, list []RepoSummary) (Resol
 			}
 		}
 		if n == 0 {
-			return res, fmt.Errorf("--repo %q matches no repository visible to this user", p)
+			return res, fmt.Errorf("--repo %q matches no repository visible to this user: check the pattern, and that the user "+
+				"may read the repositories (GET api/repositories lists those it can see)", p)
 		}
 	}
 	if all {

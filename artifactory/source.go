@@ -30,18 +30,20 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (
 	details := c.httpDetails(sm)
 	resp, _, _, err := sm.Client().Send(method, rawURL, body, true, false, &details, "")
 	if err != nil {
-		return nil, err
+		return nil, closeDropped(resp, err)
 	}
 	return resp, nil
 }
 
 // Now returns the server's clock, read from the Date header of a ping.
 func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	sent := time.Now()
 	resp, err := c.send(ctx, http.MethodGet, c.base+"api/system/ping", nil)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("ping %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
+	c.clock.observe("the ping's Date", resp, sent, time.Now())
 	if resp.StatusCode != http.StatusOK {
 		return time.Time{}, apiError("ping", c.base+"api/system/ping", resp)
 	}
@@ -69,7 +71,8 @@ func (c *Client) Repository(ctx context.Context, key string) (RepoInfo, error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusBadRequest, http.StatusNotFound:
-		return RepoInfo{}, fmt.Errorf("repository %q does not exist or is not visible to this user: %w", key, prune.ErrNotFound)
+		return RepoInfo{}, fmt.Errorf("repository %q does not exist or is not visible to this user (%w): check the key, which is "+
+			"case-sensitive, and that the user may read the repository", key, prune.ErrNotFound)
 	default:
 		return RepoInfo{}, apiError("read repository", key, resp)
 	}
@@ -221,6 +224,9 @@ func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 		return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
 	}
 	defer resp.Body.Close()
+	if err := checkDeleteAnswer(resp, repo, folder); err != nil {
+		return err
+	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -69,7 +69,8 @@ type Stats struct {
 	Puts, PutErrors int64
 }
 
-// Open opens (creating it if needed) the cache in dir. A nil logger discards.
+// Open opens (creating it if needed) the cache in dir. A nil logger discards. It refuses, with an error wrapping
+// ErrUntrustedDir, a directory that others could write to (see trust.go for the trust model).
 func Open(dir string, log *slog.Logger) (*Cache, error) {
 	if dir == "" {
 		return nil, errors.New("document cache: no directory")
@@ -80,6 +81,9 @@ func Open(dir string, log *slog.Logger) (*Cache, error) {
 	v := filepath.Join(dir, fmt.Sprintf("v%d", formatVersion))
 	if err := os.MkdirAll(v, 0o700); err != nil {
 		return nil, fmt.Errorf("document cache: %w", err)
+	}
+	if err := checkTree(dir, v); err != nil {
+		return nil, err
 	}
 	return &Cache{dir: v, log: log}, nil
 }

@@ -398,9 +398,11 @@ func (e *emulator) admin(t *testing.T, method, urlPath string) []byte {
 	return body
 }
 
+// advanceClock lets d pass: every item becomes d older. The emulator's clock stays with this machine's, as a real
+// server's does, since artprune fails closed when the server's Date runs ahead of its own clock (?advance= does that).
 func (e *emulator) advanceClock(t *testing.T, d string) {
 	t.Helper()
-	e.admin(t, http.MethodPost, "/_emulator/clock?advance="+d)
+	e.admin(t, http.MethodPost, "/_emulator/clock?age="+d)
 }
 
 func (e *emulator) setReferrersAPI(t *testing.T, on bool) {

@@ -100,7 +100,7 @@ func buildWorld(t *testing.T) *world {
 	w.p = startEmulator(t, "pushed", addGlobalCleanup, "--repo", pruneRepo, "--repo", otherRepo)
 	w.pc = newClients(t, w.p, filepath.Join(dir, "clients"))
 
-	// Everything but the young index is pushed, then the clock moves 48h: with the default --min-age 24h it is old.
+	// Everything but the young index is pushed, then 48h pass: with the default --min-age 24h it is old.
 	w.scenario1(t)
 	w.scenario2(t)
 	w.scenario3(t)

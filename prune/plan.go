@@ -266,6 +266,7 @@ func (p *Planner) inventory(ctx context.Context, plan *RepoPlan) (*inventory, er
 	}
 	slices.Sort(plan.Malformed)
 	inv.finish()
+	inv.markTagFolderImages()
 	return inv, nil
 }
 

@@ -34,6 +34,8 @@ type Report struct {
 	// SkippedRepositories lists the repositories that a --repo glob or --all-repos matched but that are not
 	// pruned (remote, virtual, federated, not Docker), with why.
 	SkippedRepositories []SkippedRepository `json:"skipped_repositories"`
+	// Server names the Artifactory edition and version the run found (see [ServerReport]); absent when unknown.
+	Server *ServerReport `json:"server,omitempty"`
 
 	trash  *TrashCan               // given by WithTrashCan, copied to every repository
 	heals  map[string]*HealResult  // given by WithHeal, by repository
@@ -692,6 +694,9 @@ func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 	}
 	if !r.DryRun && r.trash != nil && r.trash.State == TrashDisabled {
 		tw.printf("%s\n", trashDisabledBanner)
+	}
+	if r.Server != nil {
+		tw.printf("%s\n", r.Server.serverLine())
 	}
 	for i, rr := range r.Repositories {
 		tw.repo(r.DryRun, rr, lists(i))

@@ -11,7 +11,8 @@ import (
 
 // serveAdmin implements the emulator's own endpoints under /_emulator/, for tests, benchmarks and scripts:
 //
-//	POST /_emulator/clock?advance=48h     moves the clock forward (also ?set=RFC3339)
+//	POST /_emulator/clock?advance=48h     moves the clock forward (also ?set=RFC3339): the server runs ahead of clients
+//	POST /_emulator/clock?age=48h         makes every item 48h older, the clock unmoved: time passes for everyone
 //	POST /_emulator/faults?latency=10ms&rate=0.2&classes=aql,download,delete,docker[&kinds=500,503,429,reset,cut,slow]
 //	                      [&latency_classes=delete][&slow=2s]
 //	POST /_emulator/referrers?enabled=false
@@ -39,6 +40,14 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			e.clock.Advance(d)
+		}
+		if s := q.Get("age"); s != "" {
+			d, err := parseAdvance(s)
+			if err != nil || d < 0 {
+				writeErrors(w, http.StatusBadRequest, "age: want a positive Go duration or days such as 48h or 7d")
+				return
+			}
+			e.store.Age(d)
 		}
 		if s := q.Get("set"); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)

@@ -33,6 +33,16 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if e.cfg.edition.isOSS() { // see msgSortOSS for the source
+		if fields, _ := q.Sort(); len(fields) > 0 {
+			writeText(w, http.StatusBadRequest, msgSortOSS)
+			return
+		}
+		if all, keys := q.Properties(); !all && len(keys) > 0 {
+			writeText(w, http.StatusBadRequest, msgPropFilterOSS)
+			return
+		}
+	}
 	if !u.isAdmin() && !includesAll(q.Fields(), "repo", "path", "name") {
 		writeText(w, http.StatusBadRequest, "For permissions reasons AQL demands the following fields: repo, path and name.")
 		return

@@ -486,6 +486,48 @@ func (d *dockerRegistry) manifestIn(repo, folder string) (*Item, bool) {
 	return nil, false
 }
 
+// manifestWithSHA returns the manifest file of a folder whose sha256 is hexd: a tag folder may hold both
+// manifest.json and list.manifest.json (see keepsList).
+func (d *dockerRegistry) manifestWithSHA(repo, folder, hexd string) (*Item, bool) {
+	for _, n := range []string{manifestFile, listFile} {
+		if it, ok := d.e.store.Get(repo, folder+"/"+n); ok && !it.Folder && it.SHA256() == hexd {
+			return it, true
+		}
+	}
+	return nil, false
+}
+
+// tagManifest returns the manifest a pull of a tag gets. A tag folder holding both files (see keepsList) serves
+// its list.manifest.json to a client that accepts an index (or names no type), and its manifest.json to one that
+// accepts only image manifests. Which file Artifactory serves is not documented; every real client artprune is
+// tested with accepts both, and resolves a platform from the index, so the index is what they see.
+func (d *dockerRegistry) tagManifest(repo, folder, accept string) (*Item, bool) {
+	list, hasList := d.e.store.Get(repo, folder+"/"+listFile)
+	hasList = hasList && !list.Folder
+	man, hasMan := d.e.store.Get(repo, folder+"/"+manifestFile)
+	hasMan = hasMan && !man.Folder
+	switch {
+	case hasList && hasMan:
+		if accept == "" || strings.Contains(accept, mediaTypeOCIIndex) || strings.Contains(accept, mediaTypeDockerList) || strings.Contains(accept, "*/*") {
+			return list, true
+		}
+		return man, true
+	case hasList:
+		return list, true
+	case hasMan:
+		return man, true
+	}
+	return nil, false
+}
+
+// keepsList reports whether writing an image manifest to the tag folder keeps the folder's list.manifest.json.
+// Source: JFrog KB "Artifactory duplicate Docker pushes with containerd image store enabled": with Docker's
+// containerd image store (the default since Docker Desktop 4.34) docker push pushes a tag twice, as an index and
+// then as the platform manifest, and the tree then shows both list.manifest.json and manifest.json under the tag;
+// and KB "how to fix single architecture pushes failing to overwrite multi-architecture images": by default a
+// single-architecture push does not overwrite a list. An index pushed to a tag still replaces the whole folder.
+func keepsList(mt string, byTag bool) bool { return byTag && isImageType(mt) }
+
 func isTagFolder(name string) bool {
 	return name != uploadsFolder && !strings.HasPrefix(name, digestPrefix) && !strings.HasPrefix(name, blobPrefix)
 }
@@ -515,7 +557,7 @@ func (d *dockerRegistry) findBlob(repo, image, hexd string) (*Item, bool) {
 // findManifest finds a manifest of the image by digest: digest folders first, then tag folders.
 func (d *dockerRegistry) findManifest(repo, image, hexd string) (*Item, bool) {
 	for _, folder := range []string{digestPrefix + hexd, blobPrefix + hexd} {
-		if it, ok := d.manifestIn(repo, image+"/"+folder); ok && it.SHA256() == hexd {
+		if it, ok := d.manifestWithSHA(repo, image+"/"+folder, hexd); ok {
 			return it, true
 		}
 	}
@@ -527,7 +569,7 @@ func (d *dockerRegistry) findManifest(repo, image, hexd string) (*Item, bool) {
 		if !isTagFolder(f.Name) {
 			continue
 		}
-		if it, ok := d.manifestIn(repo, f.FullPath()); ok && it.SHA256() == hexd {
+		if it, ok := d.manifestWithSHA(repo, f.FullPath(), hexd); ok {
 			return it, true
 		}
 	}
@@ -568,7 +610,7 @@ func (d *dockerRegistry) getManifest(w http.ResponseWriter, r *http.Request, rt 
 		}
 		it, ok = d.findManifest(rt.repo, rt.image, hexd)
 	} else if tagRE.MatchString(rt.arg) && isTagFolder(rt.arg) {
-		it, ok = d.manifestIn(rt.repo, rt.image+"/"+rt.arg)
+		it, ok = d.tagManifest(rt.repo, rt.image+"/"+rt.arg, strings.Join(r.Header.Values("Accept"), ","))
 	}
 	var body []byte
 	if ok {
@@ -806,7 +848,7 @@ func (d *dockerRegistry) putManifest(w http.ResponseWriter, r *http.Request, u *
 			return
 		}
 	}
-	if _, err := st.Delete(rt.repo, plan.folder); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := d.clearForWrite(rt.repo, plan.folder, keepsList(mt, !strings.HasPrefix(folderName, digestPrefix))); err != nil {
 		writeDistError(w, http.StatusInternalServerError, "UNKNOWN", err.Error(), nil)
 		return
 	}
@@ -832,6 +874,33 @@ func (d *dockerRegistry) putManifest(w http.ResponseWriter, r *http.Request, u *
 		h.Set("OCI-Subject", string(doc.Subject.Digest))
 	}
 	w.WriteHeader(http.StatusCreated)
+}
+
+// clearForWrite empties the folder a manifest is written to: all of it, or, when keepList, all but its
+// list.manifest.json (see keepsList).
+func (d *dockerRegistry) clearForWrite(repo, folder string, keepList bool) error {
+	st := d.e.store
+	if keepList {
+		if it, ok := st.Get(repo, folder+"/"+listFile); ok && !it.Folder {
+			kids, err := st.Children(repo, folder)
+			if err != nil {
+				return err
+			}
+			for _, k := range kids {
+				if k.Name == listFile {
+					continue
+				}
+				if _, err := st.Delete(repo, k.FullPath()); err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if _, err := st.Delete(repo, folder); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 func isNonDistributable(mt string) bool {
@@ -920,7 +989,7 @@ func (d *dockerRegistry) deleteManifest(w http.ResponseWriter, u *User, rt v2Rou
 	digestFolder := rt.image + "/" + digestPrefix + hexd
 	if f, ok := st.Get(rt.repo, digestFolder); ok && f.Folder {
 		targets = append(targets, digestFolder)
-		if it, ok := d.manifestIn(rt.repo, digestFolder); ok && it.SHA256() == hexd {
+		if _, ok := d.manifestWithSHA(rt.repo, digestFolder, hexd); ok {
 			found = true
 		}
 	}
@@ -929,7 +998,7 @@ func (d *dockerRegistry) deleteManifest(w http.ResponseWriter, u *User, rt v2Rou
 		if !isTagFolder(f.Name) {
 			continue
 		}
-		if it, ok := d.manifestIn(rt.repo, f.FullPath()); ok && it.SHA256() == hexd {
+		if _, ok := d.manifestWithSHA(rt.repo, f.FullPath(), hexd); ok {
 			targets = append(targets, f.FullPath())
 			found = true
 		}

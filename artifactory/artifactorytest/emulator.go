@@ -42,6 +42,12 @@ type config struct {
 	fixture       *Fixture
 	logger        *slog.Logger
 	trash         TrashConfig
+	edition       Edition
+	// aqlConcurrency and aqlPending configure the AQL concurrency limiter (aqlConcurrencySet: given explicitly).
+	aqlConcurrency    int
+	aqlPending        time.Duration
+	aqlConcurrencySet bool
+	aqlMaxResultsSet  bool
 }
 
 // Option configures an Emulator.
@@ -94,7 +100,7 @@ func WithAQLMaxResults(n int) Option {
 		if n <= 0 {
 			return fmt.Errorf("AQL max results must be positive")
 		}
-		c.aqlMaxResults = n
+		c.aqlMaxResults, c.aqlMaxResultsSet = n, true
 		return nil
 	}
 }
@@ -135,17 +141,22 @@ type Emulator struct {
 	docker   *dockerRegistry
 	adminTok string
 	log      *slog.Logger
+	aqlLimit *aqlLimiter // nil: no AQL concurrency limit
 }
 
 // New builds an emulator.
 func New(opts ...Option) (*Emulator, error) {
-	cfg := config{adminToken: DefaultAdminToken, aqlMaxResults: DefaultAQLMaxResults, referrers: true, seed: 1, trash: DefaultTrashConfig}
+	cfg := config{adminToken: DefaultAdminToken, aqlMaxResults: DefaultAQLMaxResults, referrers: true, seed: 1, edition: EditionPro,
+		trash: DefaultTrashConfig}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	e := &Emulator{cfg: cfg, adminTok: cfg.adminToken}
+	if cfg.edition == EditionSaaS && !cfg.aqlConcurrencySet {
+		cfg.aqlConcurrency, cfg.aqlPending = SaaSAQLConcurrency, SaaSAQLPendingTimeout
+	}
+	e := &Emulator{cfg: cfg, adminTok: cfg.adminToken, aqlLimit: newAQLLimiter(cfg.aqlConcurrency, cfg.aqlPending)}
 	e.log = cmp.Or(cfg.logger, slog.New(slog.DiscardHandler))
 	start := cfg.start
 	if cfg.fixture != nil && !cfg.fixture.Now.IsZero() && start.IsZero() {
@@ -209,6 +220,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	class := classify(r)
 	e.stats.add(class)
+	if l := e.aqlLimit; l != nil && class == ClassAQL { // see SaaSAQLConcurrency for the source
+		// A query holds its slot while the server works on it, injected latency included.
+		if !l.acquire(r) {
+			writeText(w, http.StatusTooManyRequests, "Too many concurrent AQL queries, try again later")
+			return
+		}
+		defer l.release()
+	}
 	latency, fault := e.faults.decide(class)
 	if latency > 0 {
 		select {

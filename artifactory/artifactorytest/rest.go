@@ -29,7 +29,9 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, rest string)
 	}
 	switch {
 	case rest == "system/version":
-		writeJSON(w, http.StatusOK, map[string]any{"version": Version, "revision": "80415900", "addons": []string{"docker"}, "license": "emulator"})
+		writeJSON(w, http.StatusOK, map[string]any{"version": Version, "revision": "80415900", "addons": e.cfg.edition.versionAddons(), "license": "emulator"})
+	case rest == "system/licenses":
+		e.serveLicense(w, r, u)
 	case rest == "repositories":
 		e.serveRepoList(w, r, u)
 	case strings.HasPrefix(rest, "repositories/"):
@@ -397,6 +399,10 @@ func (e *Emulator) serveStorage(w http.ResponseWriter, r *http.Request, u *User,
 	case http.MethodPut, http.MethodDelete:
 		if !wantProps {
 			writeErrors(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+			return
+		}
+		if e.cfg.edition.isOSS() { // Set and Delete Item Properties require Pro: see msgProOnly
+			writeErrors(w, http.StatusBadRequest, msgProOnly)
 			return
 		}
 		if !u.can(PermDeploy) || u.hides(repo.Key, full) {

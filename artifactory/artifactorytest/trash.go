@@ -60,7 +60,7 @@ type TrashConfig struct {
 	RetentionDays int
 	// NoAPI makes api/trash/* answer as editions without it do: HTTP 400 "This REST API is available only in
 	// Artifactory Pro" (the answer OSS and JCR give Pro-only APIs; jfrog/terraform-provider-artifactory#35,
-	// jfrog/artifactory-client-java#203).
+	// jfrog/artifactory-client-java#203). The oss and jcr editions (WithEdition) always answer so.
 	NoAPI bool
 }
 

@@ -8,10 +8,6 @@ import (
 	"strings"
 )
 
-// proOnlyMessage is what Artifactory OSS and JCR answer (HTTP 400) to a Pro-only REST API
-// (jfrog/terraform-provider-artifactory#35, jfrog/artifactory-client-java#203).
-const proOnlyMessage = "This REST API is available only in Artifactory Pro (see: jfrog.com/artifactory/features). If you are already running Artifactory Pro please make sure your server is activated with a valid license key.\n"
-
 // systemConfig is the part of GET api/system/configuration (artifactory.config.xml) the emulator serves: the
 // Trash Can's settings, element names as in TrashcanConfigDescriptor.
 type systemConfig struct {
@@ -31,6 +27,12 @@ func (e *Emulator) serveSystemConfiguration(w http.ResponseWriter, r *http.Reque
 	}
 	if !u.isAdmin() {
 		writeErrors(w, http.StatusForbidden, "Forbidden")
+		return
+	}
+	if e.cfg.edition == EditionSaaS {
+		// JFrog REST API, General Configuration: "This API is available only in Self-hosted instances". The
+		// answer SaaS gives is unconfirmed; artprune reads any refusal as "unknown".
+		writeErrors(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	tc := e.store.Trash()
@@ -56,8 +58,10 @@ func (e *Emulator) serveSystemConfiguration(w http.ResponseWriter, r *http.Reque
 //
 // Failures answer 400 with the error envelope, as the resource's BadRequestException does.
 func (e *Emulator) serveTrash(w http.ResponseWriter, r *http.Request, u *User, rest string) {
-	if e.store.Trash().NoAPI {
-		writeErrors(w, http.StatusBadRequest, proOnlyMessage)
+	// JFrog REST API, "Restore Item from Trash Can" and the other Trash Can APIs: Requires Artifactory Pro; OSS
+	// and JCR answer as for every Pro-only API (see msgProOnly; jfrog/terraform-provider-artifactory#35).
+	if e.store.Trash().NoAPI || e.cfg.edition.isOSS() {
+		writeErrors(w, http.StatusBadRequest, msgProOnly)
 		return
 	}
 	if !u.isAdmin() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,7 +46,7 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&c.url, "url", "", "Artifactory base URL, such as https://example.jfrog.io/artifactory (env "+envURL+")")
+	f.StringVar(&c.url, "url", "", "JFrog Platform URL (https://example.jfrog.io) or Artifactory URL (https://example.jfrog.io/artifactory) (env "+envURL+")")
 	f.StringVar(&c.token, "access-token", "", "access token (env "+envToken+"); prefer --access-token-file, flags show in process lists")
 	f.StringVar(&c.tokenFile, "access-token-file", "", "file holding the access token")
 	f.StringVar(&c.user, "user", "", "user for basic authentication (env "+envUser+")")
@@ -98,7 +99,8 @@ func (l connLayer) hasCreds() bool {
 // resolve combines, from the highest rank to the lowest: the flags, the JFrog CLI server named by --server-id,
 // the environment (JF_URL, JF_ACCESS_TOKEN, JF_USER, JF_PASSWORD), the --config file's keys, and the server named
 // by the file's server-id. The URL comes from the first source that has one; the credentials all come from the
-// first source that has any, so that a token never mixes with a user meant for another account.
+// first source that has any, so that a token never mixes with a user meant for another account; and checkPairing
+// refuses a URL and credentials whose sources do not belong together (connrule.go).
 func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 	flags := connLayer{name: "flags", url: c.url, token: c.token, tokenFile: c.tokenFile, user: c.user, password: c.password, passwordFile: c.passwordFile}
 	env := connLayer{name: "environment", url: getenv(envURL), token: getenv(envToken)}
@@ -125,9 +127,10 @@ func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 	}
 
 	var r resolved
+	var urlFrom connLayer
 	for _, l := range layers {
 		if r.url == "" {
-			r.url = l.url
+			r.url, urlFrom = l.url, l
 		}
 	}
 	if r.url == "" {
@@ -136,6 +139,12 @@ func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 	for _, l := range layers {
 		if !l.hasCreds() {
 			continue
+		}
+		if err := checkURLUserinfo(r.url); err != nil {
+			return r, err
+		}
+		if err := checkPairing(urlFrom, l); err != nil {
+			return r, err
 		}
 		creds, err := l.credentials()
 		creds.url = r.url
@@ -207,18 +216,20 @@ func readSecretFile(path, flag string) (string, error) {
 	return s, nil
 }
 
-// client builds the Artifactory client from the flags and the environment.
-func (c *connFlags) client(getenv func(string) string, log *slog.Logger, extra ...artifactory.Option) (*artifactory.Client, error) {
+// client builds the Artifactory client from the flags and the environment, finds the Artifactory that the URL
+// names (the Artifactory URL, or the JFrog Platform URL with Artifactory under /artifactory) and checks the
+// credentials: refused credentials or an untrusted certificate give one message before any repository is looked at.
+func (c *connFlags) client(ctx context.Context, getenv func(string) string, log *slog.Logger, extra ...artifactory.Option) (*artifactory.Client, error) {
 	r, err := c.resolve(getenv)
 	if err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(r.url)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, usageErrorf("--url %q: want http(s)://host[:port]/artifactory", redact(r.url))
+		return nil, usageErrorf("--url %q: want the JFrog Platform URL (https://host) or the Artifactory URL (https://host/artifactory)", redact(r.url))
 	}
-	if u.User != nil {
-		return nil, usageErrorf("--url must not carry credentials; use --access-token-file or --user with --password-file")
+	if err := checkURLUserinfo(r.url); err != nil {
+		return nil, err
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		log.Warn("the Artifactory URL is plain http to a host that is not this machine: credentials travel unencrypted", "url", u.String())
@@ -236,11 +247,34 @@ func (c *connFlags) client(getenv func(string) string, log *slog.Logger, extra .
 	if c.caCert != "" {
 		opts = append(opts, artifactory.WithCACert(c.caCert))
 	}
-	cl, err := artifactory.New(r.url, append(opts, extra...)...)
-	if err != nil {
-		return nil, usageError{err}
+	if _, err := artifactory.New(r.url, append(opts, extra...)...); err != nil {
+		return nil, usageError{err} // a bad option: no request made
 	}
-	return cl, nil
+	conn, err := artifactory.Connect(ctx, r.url, append(opts, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []any{"url", conn.Client.BaseURL()}
+	if conn.Platform {
+		attrs = append(attrs, "platform_url", conn.Given)
+	}
+	if conn.Version != nil {
+		attrs = append(attrs, "version", conn.Version.Version)
+	}
+	if conn.Platform {
+		log.Info("using the Artifactory under the JFrog Platform URL", attrs...)
+	} else {
+		log.Info("using Artifactory", attrs...)
+	}
+	return conn.Client, nil
+}
+
+// checkURLUserinfo refuses a URL that carries credentials.
+func checkURLUserinfo(raw string) error {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return usageErrorf("--url must not carry credentials; use --access-token-file or --user with --password-file")
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

@@ -88,7 +88,6 @@ func TestHealRollbackPushedDuringDeletes(t *testing.T) {
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			srv, _ := newSeedServer(t, artifactorytest.WithSeed(seed))
-			srv.Clock().Advance(48 * time.Hour)
 			dry := runCLI(t, env(srv), "prune", "--repo", "docker-local", "-o", "json")
 			var plan prune.Report
 			if err := json.Unmarshal([]byte(dry.stdout), &plan); err != nil {
@@ -198,7 +197,6 @@ func TestHealRollbackPushedDuringDeletes(t *testing.T) {
 // live again and could not be restored, and the exit code is 1.
 func TestHealImpossibleWithoutTrashCan(t *testing.T) {
 	srv, _ := newSeedServer(t, artifactorytest.WithTrash(artifactorytest.TrashConfig{RetentionDays: 14}))
-	srv.Clock().Advance(48 * time.Hour)
 	dry := runCLI(t, env(srv), "prune", "--repo", "docker-local", "-o", "json")
 	var plan prune.Report
 	if err := json.Unmarshal([]byte(dry.stdout), &plan); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -115,6 +114,10 @@ func buildPlan(s *session, out *runOutput) *planfile.Plan {
 // applyOptions are the flags of "artprune apply".
 type applyOptions struct {
 	runFlags
+	// confirmMinAge and confirmKeep are --min-age and --keep-property on apply's command line: they change nothing,
+	// they confirm a plan setting weaker than the default (see confirmSettings).
+	confirmMinAge durationValue
+	confirmKeep   string
 }
 
 func newApplyCmd(getenv func(string) string) *cobra.Command {
@@ -129,7 +132,12 @@ checksums and an age above the grace period. Nothing outside the plan is ever de
 deleted is reported under not_applied with why: gone already, kept now (and why), or its evidence changed.
 
 The plan file is checked strictly: its schema version and kind, no unknown field, every path one the delete guard
-accepts. It must have been made against the same Artifactory URL.`,
+accepts. It must have been made against the same Artifactory URL.
+
+apply shows the plan's settings first. Nothing authenticates a plan file, so a grace period shorter than the
+default (24h) or a keep property other than the default (artprune.keep=true, or none) is refused unless the same
+value is given again to apply itself with --min-age or --keep-property: those flags confirm the plan's values, they
+never change them.`,
 		Example: `  artprune apply plan.json --report applied.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -146,6 +154,8 @@ accepts. It must have been made against the same Artifactory URL.`,
 	o.registerExec(f)
 	o.registerOutput(f)
 	o.registerLog(f)
+	f.Var(&o.confirmMinAge, "min-age", "confirm the plan's grace period when it is shorter than the default: give the plan's value")
+	f.StringVar(&o.confirmKeep, "keep-property", "", "confirm the plan's keep property when it is not the default: give the plan's value ('' for none)")
 	return cmd
 }
 
@@ -155,11 +165,20 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	if err != nil {
 		return usageError{err}
 	}
+	// Only the command line confirms: this runs before --config is read.
+	if err := confirmSettings(pl, path, cmd.Flags().Changed("min-age"), time.Duration(o.confirmMinAge),
+		cmd.Flags().Changed("keep-property"), o.confirmKeep); err != nil {
+		return err
+	}
 	sel := selection{keepProperty: pl.KeepProperty, includes: pl.IncludeImages, excludes: pl.ExcludeImages,
 		minAge: pl.MinAge(), planURL: pl.URL}
 	s, err := o.open(cmd, getenv, sel)
 	if err != nil {
 		return err
+	}
+	s.log.Info("the plan's settings", "plan", path, "settings", pl.Summary())
+	for _, w := range pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) {
+		s.log.Warn("a plan setting weaker than the default, confirmed on the command line", "setting", w.String())
 	}
 	out := s.run(ctx, runSpec{delete: true, approved: pl})
 	s.closeProgress()
@@ -168,75 +187,42 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 
 // approve withdraws every deletion of plan (freshly judged and re-checked) that the approved plan does not hold,
 // or whose evidence differs from the approved entry, and lists the approved entries that will not be deleted, with
-// why, in plan.NotApplied.
+// why, in plan.NotApplied (see planfile.Approve).
 func approve(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
-	entries := approved.Index(plan.Repo)
-	minAge := approved.MinAge()
-	for _, fo := range plan.Deletions() {
-		a, ok := entries[fo.Path]
-		if !ok {
-			plan.Withdraw(fo.Path, prune.ReasonNotApproved, errors.New("dangling now, but not in the approved plan"))
-			continue
-		}
-		if why := mismatch(a, fo, evidence[fo.Path], minAge); why != "" {
-			plan.Withdraw(fo.Path, prune.ReasonNotApproved, fmt.Errorf("changed since the plan was approved: %s", why))
-		}
+	planfile.Approve(plan, approved, evidence)
+}
+
+// confirmSettings refuses a plan whose settings protect less than the defaults unless apply's command line gives
+// the same values (minAgeSet, keepSet say whether --min-age and --keep-property were given), and refuses a flag
+// that differs from the plan: apply judges with the plan's settings, and a flag never changes them.
+func confirmSettings(pl *planfile.Plan, path string, minAgeSet bool, minAge time.Duration, keepSet bool, keep string) error {
+	if minAgeSet && minAge != pl.MinAge() {
+		return usageErrorf("--min-age %s differs from the grace period of plan %s, %s: apply judges with the plan's; give the plan's value to confirm it, or make a new plan",
+			planfile.FormatDuration(minAge), path, planfile.FormatDuration(pl.MinAge()))
 	}
-	paths := make([]string, 0, len(entries))
-	for p := range entries {
-		paths = append(paths, p)
+	if keepSet && keep != pl.KeepProperty {
+		return usageErrorf("--keep-property %q differs from the keep property of plan %s, %q: apply judges with the plan's; give the plan's value to confirm it, or make a new plan",
+			keep, path, pl.KeepProperty)
 	}
-	slices.Sort(paths)
-	plan.NotApplied = []prune.NotAppliedReport{}
-	for _, p := range paths {
-		why := ""
-		fo, found := plan.Folder(p)
+	var unconfirmed []string
+	for _, w := range pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) {
 		switch {
-		case plan.Err != nil:
-			why = "the repository failed, nothing is deleted in it: " + firstLineOf(plan.Err.Error())
-		case !found:
-			why = "no longer present (deleted since the plan, or its image is excluded)"
-		case fo.Delete:
+		case w.Flag == "min-age" && minAgeSet, w.Flag == "keep-property" && keepSet:
 			continue
-		case fo.Reason == prune.ReasonNotApproved && fo.Err != nil:
-			why = fo.Err.Error()
-		default:
-			why = "kept now: " + string(fo.Reason)
-			if fo.Err != nil {
-				why += ": " + firstLineOf(fo.Err.Error())
-			}
 		}
-		plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: p, Why: why})
+		unconfirmed = append(unconfirmed, fmt.Sprintf("%s; to apply it anyway, give --%s %s", w, w.Flag, shellQuote(w.Plan)))
 	}
+	if len(unconfirmed) > 0 {
+		return usageErrorf("plan %s has settings weaker than the defaults, and nothing authenticates a plan file: %s",
+			path, strings.Join(unconfirmed, "; "))
+	}
+	return nil
 }
 
-// mismatch says how a folder judged now differs from its approved entry, or "" if it does not.
-func mismatch(a planfile.Folder, fo prune.Folder, manifests []planfile.Manifest, minAge time.Duration) string {
-	switch {
-	case string(fo.Digest) != a.Digest || fo.Image != a.Image:
-		return fmt.Sprintf("image %s digest %s, approved %s %s", fo.Image, fo.Digest, a.Image, a.Digest)
-	case !slices.Equal(manifests, a.Manifests):
-		return fmt.Sprintf("its manifest files are %s, approved %s", manifestList(manifests), manifestList(a.Manifests))
-	case fo.MediaType != a.MediaType:
-		return fmt.Sprintf("media type %q, approved %q", fo.MediaType, a.MediaType)
-	case fo.Age < minAge:
-		return fmt.Sprintf("age %s is below the grace period %s", prune.HumanDuration(fo.Age), prune.HumanDuration(minAge))
+// shellQuote quotes s for a command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " '\"$`\\*?[]#~!&|;<>(){}") {
+		return s
 	}
-	return ""
-}
-
-func manifestList(ms []planfile.Manifest) string {
-	var parts []string
-	for _, m := range ms {
-		parts = append(parts, m.Name+"@sha256:"+m.SHA256)
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

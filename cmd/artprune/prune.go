@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"io"
 	"os"
 	"strings"
@@ -100,7 +101,8 @@ func failedTotals(t prune.Summary) bool {
 		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0 || t.HealFailures > 0 || t.PurgeFailures > 0
 }
 
-// failedPlan is the plan of a repository that could not be planned: it deletes nothing, so it frees nothing.
-func failedPlan(repo string, err error) *prune.RepoPlan {
-	return &prune.RepoPlan{Repo: repo, Err: err, BytesKnown: true}
+// failedPlan is the plan of a repository that could not be planned: it deletes nothing, so it frees nothing. It
+// carries the run's grace period, so that the report shows the settings the repository was judged with.
+func (s *session) failedPlan(repo string, err error) *prune.RepoPlan {
+	return &prune.RepoPlan{Repo: repo, Err: err, BytesKnown: true, MinAge: cmp.Or(s.sel.minAge, prune.DefaultMinAge)}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,6 @@ func TestPurgeTrashAfter(t *testing.T) {
 	if _, err := srv.Store().Delete("docker-other", ""); err != nil {
 		t.Fatal(err)
 	}
-	srv.Clock().Advance(48 * time.Hour)
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.json")
 	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
@@ -97,7 +97,7 @@ func TestPurgeTrashAfter(t *testing.T) {
 	}
 
 	// Three days later, with 7d: everything is too young.
-	srv.Clock().Advance(3 * 24 * time.Hour)
+	ageTrash(t, srv, 3*24*time.Hour)
 	young := filepath.Join(dir, "young.json")
 	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", young); res.code != ExitOK {
 		t.Fatalf("run after 3 days: exit %d\n%s", res.code, res.stderr)
@@ -111,7 +111,7 @@ func TestPurgeTrashAfter(t *testing.T) {
 	}
 
 	// Five more days: a dry run says what it would purge, and purges nothing.
-	srv.Clock().Advance(5 * 24 * time.Hour)
+	ageTrash(t, srv, 8*24*time.Hour)
 	dry := filepath.Join(dir, "dry.json")
 	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--purge-trash-after", "7d", "--report", dry); res.code != ExitOK {
 		t.Fatalf("dry run: exit %d\n%s", res.code, res.stderr)
@@ -176,6 +176,26 @@ func TestPurgeTrashAfter(t *testing.T) {
 	t.Logf("purged %d folders; the emulator freed %d bytes, the report says %d", len(purged), bytesBefore-bytesAfter, tp.FreedBytes)
 	if freed := bytesBefore - bytesAfter; tp.FreedBytes != freed || freed == 0 || dtp.FreedBytes != freed+shared.Size() {
 		t.Errorf("the report says %d bytes freed (the dry run %d), the emulator freed %d", tp.FreedBytes, dtp.FreedBytes, freed)
+	}
+}
+
+// ageTrash sets trash.time of every folder in the Trash Can to d before the emulator's now, as if the deletes had
+// happened d ago. (Moving the emulator's clock instead would make artprune refuse to delete: its clock check
+// compares the server's Date with the local clock.)
+func ageTrash(t *testing.T, srv *artifactorytest.Server, d time.Duration) {
+	t.Helper()
+	ms := strconv.FormatInt(srv.Clock().Now().Add(-d).UnixMilli(), 10)
+	var folders []string
+	_ = srv.Store().Walk(artifactorytest.TrashRepo, "", func(it *artifactorytest.Item) bool {
+		if it.Folder && len(it.Props[artifactorytest.PropTrashTime]) > 0 {
+			folders = append(folders, it.FullPath())
+		}
+		return true
+	})
+	for _, f := range folders {
+		if err := srv.Store().SetProps(artifactorytest.TrashRepo, f, map[string][]string{artifactorytest.PropTrashTime: {ms}}, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
 	"github.com/artprune/artprune/prune"
@@ -36,7 +35,6 @@ func repoState(t *testing.T, srv *artifactorytest.Server, repo string) []string 
 // pruneWithReport deletes docker-local's dangling folders and returns the report file and what it deleted.
 func pruneWithReport(t *testing.T, srv *artifactorytest.Server) (string, []string) {
 	t.Helper()
-	srv.Clock().Advance(48 * time.Hour)
 	report := filepath.Join(t.TempDir(), "report.json")
 	res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", report)
 	if res.code != ExitOK {

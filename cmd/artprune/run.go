@@ -28,6 +28,7 @@ type session struct {
 	prog   progress.Reporter
 	bars   *progress.Bars
 	client *artifactory.Client
+	server artifactory.ServerInfo // the edition, found once when the session opens
 }
 
 // open applies --config, validates, and connects: refused credentials or an untrusted certificate give one
@@ -59,7 +60,7 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 	}
 	s := &session{flags: o, sel: sel, images: images, log: log, prog: prog, bars: bars}
 	copts := append([]artifactory.Option{artifactory.WithPageSize(o.pageSize)}, o.perf.clientOptions(o.concurrency)...)
-	client, err := o.conn.client(getenv, log, append(copts, clientOptions(ctx)...)...)
+	client, err := o.conn.client(ctx, getenv, log, append(copts, clientOptions(ctx)...)...)
 	if err != nil {
 		s.closeProgress()
 		return nil, err
@@ -69,7 +70,7 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 		s.closeProgress()
 		return nil, usageErrorf("the plan was made against %s, not %s: apply it to the same Artifactory", sel.planURL, client.BaseURL())
 	}
-	if err := client.CheckCredentials(ctx); err != nil {
+	if s.server, err = client.Server(ctx); err != nil {
 		s.closeProgress()
 		return nil, err
 	}
@@ -154,12 +155,15 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		out.err = usageError{err}
 		return out
 	}
+	s.client.ResetClock()
+	clockWarned := false
 	for _, repo := range repos {
 		if ctx.Err() != nil {
-			out.plans = append(out.plans, failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
+			out.plans = append(out.plans, s.failedPlan(repo, fmt.Errorf("not planned: %w", ctx.Err())))
 			continue
 		}
 		plan := s.planRepo(ctx, planner, src, repo)
+		s.checkClock(plan, &clockWarned)
 		plan.ExcludedImages = src.excludedImages(repo)
 		out.evidence[repo] = src.evidenceOf(repo)
 		out.plans = append(out.plans, plan)
@@ -178,6 +182,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		if err := prune.Recheck(ctx, src, plan); err != nil {
 			s.log.Error("re-check failed: nothing is deleted in this repository", "repo", repo, "error", err)
 		}
+		s.checkClock(plan, &clockWarned)
 		if spec.approved != nil {
 			approve(plan, spec.approved, out.evidence[repo])
 		}
@@ -224,7 +229,7 @@ func (s *session) resolveRepos(ctx context.Context) (artifactory.Resolution, err
 func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *runSource, repo string) *prune.RepoPlan {
 	if err := s.client.CheckDockerLocal(ctx, repo); err != nil {
 		s.log.Error("repository refused", "repo", repo, "error", err)
-		return failedPlan(repo, err)
+		return s.failedPlan(repo, err)
 	}
 	s.log.Info("planning", "repo", repo)
 	began := time.Now()
@@ -233,7 +238,7 @@ func (s *session) planRepo(ctx context.Context, planner *prune.Planner, src *run
 	if err != nil {
 		s.log.Error("planning failed: nothing is deleted in this repository", "repo", repo, "error", err)
 		if plan == nil {
-			return failedPlan(repo, err)
+			return s.failedPlan(repo, err)
 		}
 		if plan.Err == nil {
 			plan.Err = err
@@ -252,7 +257,7 @@ func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput)
 		s.publishMetrics(ctx, out, nil, false)
 		return out.err
 	}
-	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped)}
+	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped), prune.WithServer(s.serverReport())}
 	if out.trash != nil {
 		opts = append(opts, prune.WithTrashCan(*out.trash))
 	}
@@ -324,4 +329,14 @@ func appendMarkdown(path string, r *prune.Report, took time.Duration) error {
 		return err
 	}
 	return f.Close()
+}
+
+// serverReport is the report's "server": the edition as the client knows it now (a refused sort may have changed
+// it since the session opened).
+func (s *session) serverReport() prune.ServerReport {
+	info, ok := s.client.KnownServer()
+	if !ok {
+		info = s.server
+	}
+	return prune.ServerReport{Edition: info.Edition, Version: info.Version, AQLSort: info.Sorts, Admin: info.Admin, DetectedBy: info.How}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	jflog "github.com/jfrog/jfrog-client-go/utils/log"
 
@@ -32,4 +33,21 @@ var quietJFrogOnce sync.Once
 // that matters itself, through its logger and its report.
 func quietJFrogLog() {
 	quietJFrogOnce.Do(func() { jflog.SetLogger(jflog.NewLogger(jflog.ERROR, io.Discard)) })
+}
+
+// minEveryKey is the context key of the shortest --every serve accepts.
+type minEveryKey struct{}
+
+// withMinEvery returns a context in which serve accepts an --every as short as d: the tests' way to see several
+// scheduled runs in one process. The command line keeps its minute.
+func withMinEvery(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, minEveryKey{}, d)
+}
+
+// minEvery returns the shortest --every serve accepts: a minute, unless ctx says otherwise.
+func minEvery(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(minEveryKey{}).(time.Duration); ok {
+		return d
+	}
+	return time.Minute
 }

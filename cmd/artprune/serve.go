@@ -91,7 +91,7 @@ func (h *health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 
 func (o *serveOptions) serve(cmd *cobra.Command, getenv func(string) string) error {
 	ctx := cmd.Context()
-	if time.Duration(o.every) < time.Minute {
+	if time.Duration(o.every) < minEvery(ctx) {
 		return usageErrorf("--every %s: want a minute or more", o.every.String())
 	}
 	s, err := o.openWith(cmd, getenv, o.selection(), false)

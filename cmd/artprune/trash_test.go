@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
 	"github.com/artprune/artprune/prune"
@@ -45,7 +44,6 @@ func TestReportSaysWhereDeletionsGo(t *testing.T) {
 			srv, _ := newSeedServer(t, artifactorytest.WithTrash(tt.trash),
 				artifactorytest.WithUser(artifactorytest.User{Name: "deleter", Token: "deleter-token",
 					Perms: []artifactorytest.Permission{artifactorytest.PermRead, artifactorytest.PermDelete}}))
-			srv.Clock().Advance(48 * time.Hour)
 			report := filepath.Join(t.TempDir(), "report.json")
 			args := []string{"prune", "--repo", "docker-local", "--report", report}
 			if tt.del {
@@ -94,7 +92,6 @@ func TestReportSaysWhereDeletionsGo(t *testing.T) {
 // marked for --purge-trash-after.
 func TestTrashObservedWithoutConfiguration(t *testing.T) {
 	srv, _ := newSeedServer(t)
-	srv.Clock().Advance(48 * time.Hour)
 	saas := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/artifactory/api/system/configuration" {
 			http.Error(w, `{"errors":[{"status":404,"message":"Not Found"}]}`, http.StatusNotFound)

@@ -3,7 +3,7 @@
 // GET /artifactory/api/system/ping answers OK.
 //
 //	fakeartifactory --listen 127.0.0.1:8081 --admin-token TOKEN --repo docker-local --repo docker-remote:remote \
-//	    [--fixture FILE] [--generate images=50,tags=4] [--seed 1] [--latency 20ms] [--fault-rate 0.1]
+//	    [--fixture FILE] [--generate images=50,tags=4] [--seed 1] [--latency 20ms] [--fault-rate 0.1] [--edition jcr]
 package main
 
 import (
@@ -59,6 +59,9 @@ type options struct {
 	trash         bool
 	trashDays     int
 	trashAPI      bool
+	edition       string
+	aqlParallel   int
+	aqlPending    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -99,11 +102,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.trashDays, "trash-retention-days", artifactorytest.DefaultTrashRetentionDays, "days garbage collection (POST /_emulator/gc) keeps items in the Trash Can")
 	fs.BoolVar(&o.trashAPI, "trash-api", true, "serve api/trash/* (false answers as editions without it: 400, Pro only)")
 	fs.BoolVar(&o.verbose, "verbose", false, "log every request")
+	fs.StringVar(&o.edition, "edition", string(artifactorytest.EditionPro), "Artifactory edition to behave as: pro, jcr, oss (AQL refuses sort) or saas (AQL concurrency limiter)")
+	fs.IntVar(&o.aqlParallel, "aql-concurrency", -1, "AQL queries that may run at once before the limiter answers 429 (-1: the edition's default, 3 on saas, none elsewhere; 0: no limiter)")
+	fs.DurationVar(&o.aqlPending, "aql-pending-timeout", artifactorytest.SaaSAQLPendingTimeout, "how long a query waits for an AQL slot before the 429")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if _, err := artifactorytest.ParseEdition(o.edition); err != nil {
+		return nil, fmt.Errorf("--edition: %w", err)
 	}
 	if o.adminToken == "" {
 		return nil, errors.New("--admin-token is required")
@@ -160,6 +169,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		artifactorytest.WithReferrersAPI(o.referrers),
 		artifactorytest.WithTrash(artifactorytest.TrashConfig{Enabled: o.trash, RetentionDays: o.trashDays, NoAPI: !o.trashAPI}),
 		artifactorytest.WithLogger(log),
+		artifactorytest.WithEdition(artifactorytest.Edition(strings.ToLower(o.edition))),
+	}
+	if o.aqlParallel >= 0 {
+		opts = append(opts, artifactorytest.WithAQLConcurrency(o.aqlParallel, o.aqlPending))
 	}
 	for _, r := range o.repos {
 		opts = append(opts, artifactorytest.WithRepo(r))
@@ -206,7 +219,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("fakeartifactory listening", "url", "http://"+ln.Addr().String()+"/artifactory/", "items", emu.Store().Len())
+	log.Info("fakeartifactory listening", "url", "http://"+ln.Addr().String()+"/artifactory/", "edition", emu.Edition(), "items", emu.Store().Len())
 	if o.addrFile != "" {
 		if err := writeFileAtomic(o.addrFile, ln.Addr().String()+"\n"); err != nil {
 			_ = srv.Close()

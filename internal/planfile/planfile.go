@@ -169,7 +169,7 @@ func Read(r io.Reader) (*Plan, error) {
 func ReadFile(path string) (*Plan, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the plan file (artprune plan --out writes it): %w", err)
 	}
 	defer f.Close()
 	p, err := Read(f)

@@ -1,0 +1,152 @@
+package doctor_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/artprune/artprune/artifactory"
+	"github.com/artprune/artprune/artifactory/artifactorytest"
+	"github.com/artprune/artprune/doctor"
+)
+
+const token = "doctor-test-token"
+
+func emulator(t *testing.T, ed artifactorytest.Edition, opts ...artifactorytest.Option) *artifactorytest.Server {
+	t.Helper()
+	srv, err := artifactorytest.NewServer(append([]artifactorytest.Option{
+		artifactorytest.WithAdminToken(token), artifactorytest.WithEdition(ed),
+		artifactorytest.WithRepo(artifactorytest.Repo{Key: "docker-local", Type: "local", PackageType: "docker"}),
+		artifactorytest.WithRepo(artifactorytest.Repo{Key: "docker-scratch", Type: "local", PackageType: "docker"}),
+		artifactorytest.WithUser(artifactorytest.User{Name: "reader", Token: "reader-token", Perms: []artifactorytest.Permission{artifactorytest.PermRead}}),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if _, err := artifactorytest.SeedStory(srv.Store(), "docker-local", srv.Clock().Now()); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func client(t *testing.T, url, tok string) *artifactory.Client {
+	t.Helper()
+	c, err := artifactory.New(url, artifactory.WithAccessToken(tok),
+		artifactory.WithBackoff(artifactory.Backoff{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond, MaxRetryAfter: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func statuses(rep doctor.Report) map[string]doctor.Status {
+	out := map[string]doctor.Status{}
+	for _, r := range rep.Results {
+		out[r.Name] = r.Status
+	}
+	return out
+}
+
+// TestDoctorOnEveryEdition runs every check, the scratch ones included, against each emulator edition as an
+// admin: everything artprune needs holds (exit 0 in the CLI), and the report names what differs.
+func TestDoctorOnEveryEdition(t *testing.T) {
+	tests := []struct {
+		edition  artifactorytest.Edition
+		sorts    bool
+		sortSays string // in the aql-sort check's finding
+	}{
+		{artifactorytest.EditionPro, true, "AQL sorts"},
+		{artifactorytest.EditionJCR, false, "Sorting is not supported"},
+		{artifactorytest.EditionOSS, false, "Sorting is not supported"},
+		{artifactorytest.EditionSaaS, true, "AQL sorts"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.edition), func(t *testing.T) {
+			srv := emulator(t, tt.edition)
+			rep, err := doctor.Run(context.Background(), doctor.Env{Client: client(t, srv.ArtifactoryURL(), token), Repo: "docker-local", Scratch: "docker-scratch"},
+				doctor.DefaultChecks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text bytes.Buffer
+			_ = rep.WriteText(&text)
+			if !rep.OK() || len(rep.Results) != len(doctor.DefaultChecks()) {
+				t.Fatalf("doctor fails on %s:\n%s", tt.edition, text.String())
+			}
+			for name, st := range statuses(rep) {
+				if st != doctor.StatusOK {
+					t.Errorf("%s: %s, want ok\n%s", name, st, text.String())
+				}
+			}
+			if rep.Server.Sorts != tt.sorts || !rep.Server.Admin {
+				t.Errorf("server %+v: want sorts %v, admin", rep.Server, tt.sorts)
+			}
+			for _, r := range rep.Results {
+				if r.Name == "aql-sort" && !strings.Contains(r.Found, tt.sortSays) {
+					t.Errorf("aql-sort found %q, want %q", r.Found, tt.sortSays)
+				}
+				if r.Name == "scratch-push-layout" && !strings.Contains(r.Found, "both list.manifest.json and manifest.json") {
+					t.Errorf("scratch layout found %q, want the both-files layout", r.Found)
+				}
+			}
+			// The scratch image is gone again.
+			n := 0
+			for it := range srv.Store().Items() {
+				if it.Repo == "docker-scratch" && strings.HasPrefix(it.FullPath(), "artprune-doctor") {
+					n++
+				}
+			}
+			if n != 0 {
+				t.Errorf("%d items of the scratch image left behind", n)
+			}
+		})
+	}
+}
+
+// TestDoctorFailsWhereArtpruneRefuses: a reader who is not an admin cannot prove listings on jcr and oss, so the
+// doctor fails there, naming what to do; on pro the probe proves the reader's (complete) view.
+func TestDoctorFailsWhereArtpruneRefuses(t *testing.T) {
+	for _, ed := range artifactorytest.Editions {
+		t.Run(string(ed), func(t *testing.T) {
+			srv := emulator(t, ed)
+			rep, err := doctor.Run(context.Background(), doctor.Env{Client: client(t, srv.ArtifactoryURL(), "reader-token"), Repo: "docker-local"}, doctor.DefaultChecks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			oss := ed == artifactorytest.EditionJCR || ed == artifactorytest.EditionOSS
+			st := statuses(rep)
+			if oss != (st["complete-listing"] == doctor.StatusFail) || rep.OK() == oss {
+				var text bytes.Buffer
+				_ = rep.WriteText(&text)
+				t.Errorf("complete-listing %s, ok %v; want a failure only on jcr and oss\n%s", st["complete-listing"], rep.OK(), text.String())
+			}
+			if st["scratch-push-layout"] != doctor.StatusSkip {
+				t.Errorf("scratch check without --scratch-repo: %s, want skip", st["scratch-push-layout"])
+			}
+		})
+	}
+}
+
+// TestDoctorAgainstRealServer runs the same checks against a real Artifactory when ARTPRUNE_TEST_URL,
+// ARTPRUNE_TEST_TOKEN and ARTPRUNE_TEST_REPO are set (ARTPRUNE_TEST_SCRATCH_REPO adds the scratch checks): the
+// idea of distribution's storage driver test suites.
+func TestDoctorAgainstRealServer(t *testing.T) {
+	url, tok, repo := os.Getenv("ARTPRUNE_TEST_URL"), os.Getenv("ARTPRUNE_TEST_TOKEN"), os.Getenv("ARTPRUNE_TEST_REPO")
+	if url == "" || tok == "" || repo == "" {
+		t.Skip("set ARTPRUNE_TEST_URL, ARTPRUNE_TEST_TOKEN and ARTPRUNE_TEST_REPO (and ARTPRUNE_TEST_SCRATCH_REPO) to check a real Artifactory")
+	}
+	rep, err := doctor.Run(context.Background(), doctor.Env{Client: client(t, url, tok), Repo: repo, Scratch: os.Getenv("ARTPRUNE_TEST_SCRATCH_REPO")}, doctor.DefaultChecks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	_ = rep.WriteText(&text)
+	t.Log("\n" + text.String())
+	if !rep.OK() {
+		t.Errorf("artprune's assumptions do not all hold on %s", url)
+	}
+}
