@@ -35,8 +35,11 @@ func checkScratchLayout(ctx context.Context, env Env) Result {
 	image := "artprune-doctor-probe-" + hex.EncodeToString(suffix)
 	p := pusher{c: c, repo: env.Scratch, image: image}
 	defer func() {
-		// Clean up whatever was written, with a context of its own so that cancellation still cleans.
-		_ = c.DeleteFolder(context.WithoutCancel(ctx), env.Scratch, image)
+		// Clean up whatever was written, with a context of its own so that cancellation still cleans. The deletes
+		// put the probe in the Trash Can; take it out too where the API allows (Pro and above, an admin).
+		cctx := context.WithoutCancel(ctx)
+		_ = c.DeleteFolder(cctx, env.Scratch, image)
+		_ = c.DeleteFromTrash(cctx, env.Scratch, image)
 	}()
 
 	platform, err := p.pushImage(ctx, "")

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/artprune/artprune/artifactory/artifactorytest"
 )
 
 // problem is one thing found broken. Sym and Check are stable (for docs/comparison.md); Detail is for the log.
@@ -250,12 +252,35 @@ func (w *world) folderStates(before, after *snapshot) (map[string]string, []stri
 		}
 	}
 	for _, k := range d.changed {
-		if !inFolder[k] {
+		if !inFolder[k] && !trashedCopy(before, after, k) {
 			stray = append(stray, "changed "+k)
 		}
 	}
 	for _, k := range d.added {
-		stray = append(stray, "added "+k)
+		if !trashedCopy(before, after, k) {
+			stray = append(stray, "added "+k)
+		}
 	}
 	return states, stray
+}
+
+// trashedCopy reports whether key is the Trash Can's copy of an item deleted between the two snapshots (or of a
+// folder above one): auto-trashcan/<repo>/<path> where <repo>/<path> was in before, and an item that is gone from
+// after is copied with the same checksum.
+func trashedCopy(before, after *snapshot, key string) bool {
+	orig, ok := strings.CutPrefix(key, artifactorytest.TrashRepo+"/")
+	if !ok {
+		return false
+	}
+	if !strings.Contains(orig, "/") { // the repository's own folder in the Trash Can
+		return true
+	}
+	b, ok := before.items[orig]
+	if !ok {
+		return false
+	}
+	if _, still := after.items[orig]; still {
+		return b.Type == "folder" // a folder above the deleted ones
+	}
+	return after.items[key].SHA256 == b.SHA256
 }

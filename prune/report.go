@@ -36,6 +36,10 @@ type Report struct {
 	SkippedRepositories []SkippedRepository `json:"skipped_repositories"`
 	// Server names the Artifactory edition and version the run found (see [ServerReport]); absent when unknown.
 	Server *ServerReport `json:"server,omitempty"`
+
+	trash  *TrashCan               // given by WithTrashCan, copied to every repository
+	heals  map[string]*HealResult  // given by WithHeal, by repository
+	purges map[string]*PurgeResult // given by WithPurge, by repository
 }
 
 // ReportOption adds to a report what the plans do not hold.
@@ -44,6 +48,35 @@ type ReportOption func(*Report)
 // WithSkippedRepositories lists the repositories a pattern matched but that were not pruned.
 func WithSkippedRepositories(skipped []SkippedRepository) ReportOption {
 	return func(r *Report) { r.SkippedRepositories = append(r.SkippedRepositories, skipped...) }
+}
+
+// Trash Can states (see [TrashCan]).
+const (
+	// TrashEnabled: deleted folders go to the Trash Can; artprune restore brings them back until it purges them.
+	TrashEnabled = "enabled"
+	// TrashDisabled: deletions are permanent.
+	TrashDisabled = "disabled"
+	// TrashUnknown: the Trash Can's configuration could not be read (it needs an admin, and Artifactory SaaS does not
+	// serve it) and no deleted folder was found in the Trash Can.
+	TrashUnknown = "unknown"
+)
+
+// TrashCan says where a repository's deletions go: to Artifactory's Trash Can, where they can be undone, or
+// nowhere.
+type TrashCan struct {
+	// State is TrashEnabled, TrashDisabled or TrashUnknown.
+	State string `json:"state"`
+	// RetentionDays is how long the Trash Can keeps a deleted folder; null unless State is TrashEnabled, and null
+	// then too when the state was observed (a deleted folder found in the Trash Can) rather than read.
+	RetentionDays *int `json:"retention_days"`
+}
+
+// Undoable reports whether deletions can be undone.
+func (t *TrashCan) Undoable() bool { return t != nil && t.State == TrashEnabled }
+
+// WithTrashCan records, for every repository, where its deletions go (added in schema version 2).
+func WithTrashCan(t TrashCan) ReportOption {
+	return func(r *Report) { r.trash = &t }
 }
 
 // SkippedRepository is a repository matched by a pattern but not pruned.
@@ -85,6 +118,11 @@ type Summary struct {
 	// unknown.
 	FreedBytesEstimate *int64        `json:"freed_bytes_estimate"`
 	Outcomes           OutcomeCounts `json:"outcomes"`
+	// HealFailures counts the deleted folders the final check found live again but could not restore, plus one
+	// per repository whose final check could not be completed (schema version 2). A failure.
+	HealFailures int `json:"heal_failures"`
+	// PurgeFailures counts the repositories whose --purge-trash-after failed, wholly or in part (schema version 2).
+	PurgeFailures int `json:"purge_failures"`
 }
 
 // KeptCounts counts kept digest folders by [Reason].
@@ -109,6 +147,8 @@ type OutcomeCounts struct {
 	Forbidden    int `json:"forbidden"`
 	Failed       int `json:"failed"`
 	NotAttempted int `json:"not_attempted"`
+	// Restored counts deletions undone by the final check (schema version 2).
+	Restored int `json:"restored"`
 }
 
 // RepoReport is the report of one repository.
@@ -138,6 +178,119 @@ type RepoReport struct {
 	NotApplied []NotAppliedReport `json:"not_applied"`
 	// DeletedTags lists the tag folders artprune delete deletes (or would), with their outcomes; empty otherwise.
 	DeletedTags []TagDeletionReport `json:"deleted_tags"`
+	// TrashCan says whether this repository's deletions went (or would go) to the Trash Can and so can be undone,
+	// or were permanent; absent when not known to the report's writer. Added in schema version 2.
+	TrashCan *TrashCan `json:"trash_can,omitempty"`
+	// Healed lists the deleted folders that the final check after the deletes found referenced by a manifest
+	// pushed meanwhile, with why and what was done (schema version 2).
+	Healed []HealReport `json:"healed"`
+	// HealError says why the final check could not be completed.
+	HealError string `json:"heal_error,omitempty"`
+	// TrashPurge is what --purge-trash-after did in the Trash Can; absent without it (schema version 2).
+	TrashPurge *PurgeReport `json:"trash_purge,omitempty"`
+}
+
+// PurgeReport is what [PurgeTrash] did for one repository.
+type PurgeReport struct {
+	AfterSeconds int64 `json:"after_seconds"`
+	// Folders lists the folders purged (or to be purged), with their outcomes.
+	Folders        []PurgedReport `json:"folders"`
+	KeptYoung      int            `json:"kept_young"`
+	KeptReferenced int            `json:"kept_referenced"`
+	// FreedBytes is what garbage collection can now free: binaries no other path holds, anywhere.
+	FreedBytes int64  `json:"freed_bytes"`
+	Error      string `json:"error,omitempty"`
+}
+
+// PurgedReport is one folder purged from the Trash Can.
+type PurgedReport struct {
+	Path      string `json:"path"`
+	TrashedAt string `json:"trashed_at"`
+	Outcome   string `json:"outcome"`
+	Error     string `json:"error,omitempty"`
+}
+
+// WithPurge adds the results of [PurgeTrash], matched by repository.
+func WithPurge(results []*PurgeResult) ReportOption {
+	return func(r *Report) {
+		if r.purges == nil {
+			r.purges = map[string]*PurgeResult{}
+		}
+		for _, p := range results {
+			if p != nil {
+				r.purges[p.Repo] = p
+			}
+		}
+	}
+}
+
+func (rr *RepoReport) setPurge(p *PurgeResult) {
+	if p == nil {
+		return
+	}
+	pr := &PurgeReport{AfterSeconds: int64(p.After / time.Second), Folders: []PurgedReport{}, KeptYoung: p.KeptYoung,
+		KeptReferenced: p.KeptReferenced, FreedBytes: p.FreedBytes}
+	for _, f := range p.Folders {
+		e := PurgedReport{Path: f.Path, Outcome: string(f.Outcome)}
+		if !f.TrashedAt.IsZero() {
+			e.TrashedAt = f.TrashedAt.UTC().Format(time.RFC3339Nano)
+		}
+		if f.Err != nil {
+			e.Error = f.Err.Error()
+		}
+		pr.Folders = append(pr.Folders, e)
+	}
+	if p.Err != nil {
+		pr.Error = p.Err.Error()
+	}
+	if p.Failed() {
+		rr.Summary.PurgeFailures++
+	}
+	rr.TrashPurge = pr
+}
+
+// HealReport is one deleted folder found live again after the deletes.
+type HealReport struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
+	// Outcome is restored, pushed-again or failed.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+}
+
+// WithHeal adds the results of [Heal], matched by repository.
+func WithHeal(results []*HealResult) ReportOption {
+	return func(r *Report) {
+		if r.heals == nil {
+			r.heals = map[string]*HealResult{}
+		}
+		for _, h := range results {
+			if h != nil {
+				r.heals[h.Repo] = h
+			}
+		}
+	}
+}
+
+// healReport turns a HealResult into the report's fields of its repository.
+func (rr *RepoReport) setHeal(h *HealResult) {
+	if h == nil {
+		return
+	}
+	for _, f := range h.Folders {
+		hr := HealReport{Path: f.Path, Why: f.Why, Outcome: string(f.Outcome)}
+		if f.Err != nil {
+			hr.Error = f.Err.Error()
+		}
+		if f.Outcome == HealFailed {
+			rr.Summary.HealFailures++
+		}
+		rr.Healed = append(rr.Healed, hr)
+	}
+	if h.Err != nil {
+		rr.HealError = h.Err.Error()
+		rr.Summary.HealFailures++
+	}
 }
 
 // NotAppliedReport is an entry of an approved plan that artprune apply did not delete.
@@ -232,6 +385,9 @@ func newReportHead(dryRun bool, plans []*RepoPlan, results []*ApplyResult, opts 
 	var reporters []*repoReporter
 	for _, plan := range plans {
 		rep := newRepoReporter(dryRun, plan, byRepo[plan.Repo])
+		rep.head.TrashCan = r.trash
+		rep.head.setHeal(r.heals[plan.Repo])
+		rep.head.setPurge(r.purges[plan.Repo])
 		reporters = append(reporters, rep)
 		r.Repositories = append(r.Repositories, rep.head)
 		r.Totals.add(rep.head.Summary)
@@ -271,6 +427,7 @@ func newRepoReporter(dryRun bool, plan *RepoPlan, res *ApplyResult) *repoReporte
 		ExcludedImages: []string{},
 		NotApplied:     []NotAppliedReport{},
 		DeletedTags:    []TagDeletionReport{},
+		Healed:         []HealReport{},
 	}
 	if !plan.ServerTime.IsZero() {
 		rr.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
@@ -494,6 +651,8 @@ func (o *OutcomeCounts) add(out Outcome) {
 		o.Failed++
 	case OutcomeNotAttempted:
 		o.NotAttempted++
+	case OutcomeRestored:
+		o.Restored++
 	}
 }
 
@@ -534,6 +693,9 @@ func (s *Summary) add(o Summary) {
 	c.Forbidden += oc.Forbidden
 	c.Failed += oc.Failed
 	c.NotAttempted += oc.NotAttempted
+	c.Restored += oc.Restored
+	s.HealFailures += o.HealFailures
+	s.PurgeFailures += o.PurgeFailures
 }
 
 // dryRunBanner frames a dry-run text report.
@@ -578,6 +740,9 @@ func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 	if r.DryRun {
 		tw.printf("%s\n", dryRunBanner)
 	}
+	if !r.DryRun && r.trash != nil && r.trash.State == TrashDisabled {
+		tw.printf("%s\n", trashDisabledBanner)
+	}
 	if r.Server != nil {
 		tw.printf("%s\n", r.Server.serverLine())
 	}
@@ -592,9 +757,34 @@ func (tw *textWriter) report(r *Report, lists func(i int) repoLists) {
 		t.Repositories, t.FailedRepositories, t.Images, t.FailedImages, t.ChangedImages, t.DigestFolders, t.Kept.Total,
 		deletionSummary(r.DryRun, t))
 	tw.printf("note: %s\n", r.Note)
+	if !r.DryRun && r.trash != nil && r.trash.State == TrashDisabled {
+		tw.printf("%s\n", trashDisabledBanner)
+	}
 	if r.DryRun {
 		tw.printf("%s\n", dryRunBanner)
 	}
+}
+
+// trashDisabledBanner frames the text report of a run that deleted with the Trash Can disabled.
+const trashDisabledBanner = "*** TRASH CAN DISABLED: deletions are permanent and cannot be undone ***"
+
+// trashLine says where a repository's deletions go.
+func trashLine(dryRun bool, t *TrashCan) string {
+	verb := "go"
+	if dryRun {
+		verb = "would go"
+	}
+	switch t.State {
+	case TrashEnabled:
+		days := "(retention unknown)"
+		if t.RetentionDays != nil {
+			days = fmt.Sprintf("for %d days", *t.RetentionDays)
+		}
+		return fmt.Sprintf("deletions %s to the Trash Can %s: artprune restore REPORT.json undoes them", verb, days)
+	case TrashDisabled:
+		return "the Trash Can is disabled: deletions are permanent"
+	}
+	return "the Trash Can's configuration could not be read (it needs an admin): whether deletions can be undone is unknown"
 }
 
 // textWriter keeps the first write error.
@@ -645,6 +835,9 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		}
 	}
 	tw.printf("  %d images, %d tags, %d indexes, %d manifests, %d digest folders\n", s.Images, s.Tags, s.Indexes, s.Manifests, s.DigestFolders)
+	if rr.TrashCan != nil {
+		tw.printf("  %s\n", trashLine(dryRun, rr.TrashCan))
+	}
 	k := s.Kept
 	var kept []string
 	for _, c := range []struct {
@@ -708,6 +901,36 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 	if rr.ApplyError != "" && rr.Error == "" { // a failed repository's apply error only repeats it
 		tw.printf("  %s\n", indent(rr.ApplyError))
 	}
+	for _, h := range rr.Healed {
+		switch h.Outcome {
+		case string(HealFailed):
+			tw.printf("  LIVE AGAIN, NOT RESTORED %s: %s: %s\n", h.Path, h.Why, indent(h.Error))
+		default:
+			tw.printf("  %s %s: %s\n", h.Outcome, h.Path, h.Why)
+		}
+	}
+	if rr.HealError != "" {
+		tw.printf("  FINAL CHECK FAILED: %s\n", indent(rr.HealError))
+	}
+	if p := rr.TrashPurge; p != nil {
+		n := 0
+		for _, f := range p.Folders {
+			if f.Outcome == string(PurgeFailed) {
+				tw.printf("  PURGE FAILED %s: %s\n", f.Path, indent(f.Error))
+			} else {
+				n++
+			}
+		}
+		verb := "purged"
+		if dryRun {
+			verb = "would purge"
+		}
+		tw.printf("  trash can: %s %d folders artprune deleted over %s ago (frees %s once garbage collection runs); kept %d younger, %d referenced again\n",
+			verb, n, HumanDuration(time.Duration(p.AfterSeconds)*time.Second), HumanBytes(p.FreedBytes), p.KeptYoung, p.KeptReferenced)
+		if p.Error != "" {
+			tw.printf("  PURGE FAILED: %s\n", indent(p.Error))
+		}
+	}
 }
 
 // deletionSummary says how many folders were (or would be) deleted, their size and the outcomes.
@@ -729,8 +952,12 @@ func deletionSummary(dryRun bool, s Summary) string {
 			s.TagDeletions, t.Deleted, t.AlreadyGone, t.Forbidden, t.Failed, t.NotAttempted)
 	}
 	o := s.Outcomes
-	return fmt.Sprintf("%splanned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
+	out := fmt.Sprintf("%splanned %d deletions (%s): %d deleted, %d already gone, %d forbidden, %d failed, %d not attempted",
 		tags, s.Deletions, size, o.Deleted, o.AlreadyGone, o.Forbidden, o.Failed, o.NotAttempted)
+	if o.Restored > 0 || s.HealFailures > 0 {
+		out += fmt.Sprintf(", %d restored by the final check (%d could not be)", o.Restored, s.HealFailures)
+	}
+	return out
 }
 
 func orDash(s string) string {

@@ -2,6 +2,7 @@ package artifactorytest
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 //	POST /_emulator/referrers?enabled=false
 //	GET  /_emulator/stats                 {"requests":{"aql":N,...},"total":N}
 //	POST /_emulator/stats/reset
+//	POST /_emulator/trash?enabled=false[&retention_days=14][&api=false]   the Trash Can (trash.go)
+//	POST /_emulator/gc                    binary garbage collection: {"purged":[paths purged from the Trash Can]}
 //	GET  /_emulator/snapshot              the whole state in the fixture format
 //	POST /_emulator/downloads?repo=R&path=P[&origin=O][&by=U][&count=N][&at=RFC3339][&local=true]
 //	                                      records downloads of a file through another Artifactory (downloads.go)
@@ -78,6 +81,20 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case route == "stats" && r.Method == http.MethodGet:
 		counts, total := e.stats.Snapshot()
 		writeJSON(w, http.StatusOK, map[string]any{"requests": counts, "total": total})
+	case route == "trash" && r.Method == http.MethodPost:
+		tc, err := parseTrashQuery(q, e.store.Trash())
+		if err != nil {
+			writeErrors(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		e.store.SetTrash(tc)
+		w.WriteHeader(http.StatusNoContent)
+	case route == "gc" && r.Method == http.MethodPost:
+		purged := e.CollectGarbage()
+		if purged == nil {
+			purged = []string{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"purged": purged})
 	case route == "stats/reset" && r.Method == http.MethodPost:
 		e.stats.Reset()
 		w.WriteHeader(http.StatusNoContent)
@@ -194,3 +211,35 @@ type paramError struct{ name, want string }
 func (p paramError) Error() string { return p.name + ": want " + p.want }
 
 func errBadParam(name, want string) error { return paramError{name, want} }
+
+// parseTrashQuery applies enabled, retention_days and api to tc.
+func parseTrashQuery(q map[string][]string, tc TrashConfig) (TrashConfig, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if s := get("enabled"); s != "" {
+		on, err := strconv.ParseBool(s)
+		if err != nil {
+			return tc, errors.New("enabled: want true or false")
+		}
+		tc.Enabled = on
+	}
+	if s := get("retention_days"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return tc, errors.New("retention_days: want a number of days, 0 or more")
+		}
+		tc.RetentionDays = n
+	}
+	if s := get("api"); s != "" {
+		on, err := strconv.ParseBool(s)
+		if err != nil {
+			return tc, errors.New("api: want true or false")
+		}
+		tc.NoAPI = !on
+	}
+	return tc, nil
+}

@@ -53,10 +53,13 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 	if names, ok := q.Names(); ok { // only items of these names can match: skip the others
 		scan = func(fn func(iter.Seq[*Item])) { e.store.ScanNames(names, fn) }
 	}
+	// Artifactory leaves the Trash Can out of every query without a "repo" equality (SpecialReposDecorator), and
+	// only admins may read it.
+	withTrash := q.HasRepoEquals() && u.isAdmin()
 	scan(func(items iter.Seq[*Item]) {
-		rows := itemRows(items)
+		rows := itemRows(items, withTrash)
 		if q.UsesStats() { // the scan holds the store's lock: read each item's statistics as of now
-			rows = e.statsRows(items)
+			rows = e.statsRows(items, withTrash)
 		}
 		res = q.Execute(rows, now, e.cfg.aqlMaxResults)
 	})
@@ -77,9 +80,12 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 }
 
 // statsRows yields the items with their download statistics; it runs inside Scan, under the store's lock.
-func (e *Emulator) statsRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {
+func (e *Emulator) statsRows(items iter.Seq[*Item], withTrash bool) iter.Seq[aql.Row] {
 	return func(yield func(aql.Row) bool) {
 		for it := range items {
+			if !withTrash && it.Repo == TrashRepo {
+				continue
+			}
 			if !yield(statsItem{Item: it, stats: e.store.statsLocked(it)}) {
 				return
 			}
@@ -87,9 +93,12 @@ func (e *Emulator) statsRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {
 	}
 }
 
-func itemRows(items iter.Seq[*Item]) iter.Seq[aql.Row] {
+func itemRows(items iter.Seq[*Item], withTrash bool) iter.Seq[aql.Row] {
 	return func(yield func(aql.Row) bool) {
 		for it := range items {
+			if !withTrash && it.Repo == TrashRepo {
+				continue
+			}
 			if !yield(it) {
 				return
 			}

@@ -102,6 +102,9 @@ func (u *User) isAdmin() bool { return slices.Contains(u.Perms, PermAdmin) }
 
 // seesRepo reports whether the user may read repository key.
 func (u *User) seesRepo(key string) bool {
+	if key == TrashRepo { // only admins see the Trash Can
+		return u.isAdmin()
+	}
 	if len(u.Repos) == 0 || u.isAdmin() {
 		return true
 	}

@@ -298,7 +298,7 @@ func (d *dockerRegistry) serve(w http.ResponseWriter, r *http.Request, rest stri
 		case http.MethodPut:
 			d.putManifest(w, r, u, rt)
 		case http.MethodDelete:
-			d.deleteManifest(w, rt)
+			d.deleteManifest(w, u, rt)
 		default:
 			methodNotAllowed(w, "GET, HEAD, PUT, DELETE")
 		}
@@ -975,7 +975,7 @@ func (d *dockerRegistry) configLabels(hexd string) map[string]string {
 
 // deleteManifest models Artifactory: by digest it removes the digest folder and every tag folder of the image whose
 // manifest has that digest; by tag it removes that tag folder.
-func (d *dockerRegistry) deleteManifest(w http.ResponseWriter, rt v2Route) {
+func (d *dockerRegistry) deleteManifest(w http.ResponseWriter, u *User, rt v2Route) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := d.e.store
@@ -993,7 +993,7 @@ func (d *dockerRegistry) deleteManifest(w http.ResponseWriter, rt v2Route) {
 			unknown()
 			return
 		}
-		if _, err := st.Delete(rt.repo, folder); err != nil && !errors.Is(err, ErrNotFound) {
+		if _, err := st.DeleteAs(rt.repo, folder, u.Name); err != nil && !errors.Is(err, ErrNotFound) {
 			writeDistError(w, http.StatusInternalServerError, "UNKNOWN", err.Error(), nil)
 			return
 		}
@@ -1029,7 +1029,7 @@ func (d *dockerRegistry) deleteManifest(w http.ResponseWriter, rt v2Route) {
 		return
 	}
 	for _, t := range targets {
-		if _, err := st.Delete(rt.repo, t); err != nil && !errors.Is(err, ErrNotFound) {
+		if _, err := st.DeleteAs(rt.repo, t, u.Name); err != nil && !errors.Is(err, ErrNotFound) {
 			writeDistError(w, http.StatusInternalServerError, "UNKNOWN", err.Error(), nil)
 			return
 		}

@@ -41,6 +41,7 @@ type config struct {
 	referrers     bool
 	fixture       *Fixture
 	logger        *slog.Logger
+	trash         TrashConfig
 	edition       Edition
 	// aqlConcurrency and aqlPending configure the AQL concurrency limiter (aqlConcurrencySet: given explicitly).
 	aqlConcurrency    int
@@ -112,6 +113,17 @@ func WithClock(start time.Time, loc *time.Location) Option {
 // WithReferrersAPI turns the OCI referrers API on (the default) or off, to exercise the tag-schema fallback.
 func WithReferrersAPI(on bool) Option { return func(c *config) error { c.referrers = on; return nil } }
 
+// WithTrash configures the Trash Can (default: DefaultTrashConfig, Artifactory's: enabled for 14 days).
+func WithTrash(tc TrashConfig) Option {
+	return func(c *config) error {
+		if tc.RetentionDays < 0 {
+			return fmt.Errorf("trash retention %d days: must not be negative", tc.RetentionDays)
+		}
+		c.trash = tc
+		return nil
+	}
+}
+
 // WithFixture loads a fixture at start.
 func WithFixture(f *Fixture) Option { return func(c *config) error { c.fixture = f; return nil } }
 
@@ -134,7 +146,8 @@ type Emulator struct {
 
 // New builds an emulator.
 func New(opts ...Option) (*Emulator, error) {
-	cfg := config{adminToken: DefaultAdminToken, aqlMaxResults: DefaultAQLMaxResults, referrers: true, seed: 1, edition: EditionPro}
+	cfg := config{adminToken: DefaultAdminToken, aqlMaxResults: DefaultAQLMaxResults, referrers: true, seed: 1, edition: EditionPro,
+		trash: DefaultTrashConfig}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -151,6 +164,7 @@ func New(opts ...Option) (*Emulator, error) {
 	}
 	e.clock = NewClock(start, cfg.loc)
 	e.store = NewStore(e.clock)
+	e.store.SetTrash(cfg.trash)
 	users := append([]User{{Name: "admin", Token: cfg.adminToken, Perms: []Permission{PermAdmin}}}, cfg.users...)
 	e.auth = newAuthenticator(e.clock, users)
 	e.faults = newInjector(cfg.seed, cfg.faults)
@@ -182,6 +196,14 @@ func (e *Emulator) SetFaults(fc FaultConfig) { e.faults.set(fc) }
 
 // SetReferrersAPI switches the OCI referrers API on or off at run time.
 func (e *Emulator) SetReferrersAPI(on bool) { e.docker.setReferrers(on) }
+
+// SetTrash changes the Trash Can's configuration at run time.
+func (e *Emulator) SetTrash(tc TrashConfig) { e.store.SetTrash(tc) }
+
+// CollectGarbage runs binary garbage collection as Artifactory's does: first the Trash Can's files older than its
+// retention period go (their paths are returned), then every binary no path holds is freed (the emulator frees
+// those at once, so that step has nothing left to do).
+func (e *Emulator) CollectGarbage() []string { return e.store.PruneTrash() }
 
 // AdminToken returns the admin's access token.
 func (e *Emulator) AdminToken() string { return e.adminTok }

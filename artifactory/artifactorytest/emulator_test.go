@@ -144,6 +144,13 @@ func TestDedupAndDeleteKeepSharedBlobs(t *testing.T) {
 		t.Errorf("the other holder of the blob: %d %q", status, body)
 	}
 	call(t, srv, "DELETE", "/artifactory/files/two", restToken, nil)
+	// Both deleted files sit in the Trash Can, which holds the binary until it is emptied.
+	if !srv.Store().HasBlob(sum) {
+		t.Errorf("the blob was freed while the Trash Can holds it")
+	}
+	if status, body, _ := call(t, srv, "POST", "/artifactory/api/trash/empty", restToken, nil); status != 202 {
+		t.Fatalf("empty the Trash Can: %d %s", status, body)
+	}
 	if srv.Store().HasBlob(sum) {
 		t.Errorf("the blob outlived its last holder")
 	}

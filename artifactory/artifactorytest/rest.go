@@ -40,6 +40,10 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, rest string)
 		e.serveAQL(w, r, u)
 	case strings.HasPrefix(rest, "storage/"):
 		e.serveStorage(w, r, u, strings.TrimPrefix(rest, "storage/"))
+	case rest == "system/configuration":
+		e.serveSystemConfiguration(w, r, u)
+	case strings.HasPrefix(rest, "trash/"):
+		e.serveTrash(w, r, u, strings.TrimPrefix(rest, "trash/"))
 	default:
 		writeErrors(w, http.StatusNotFound, "Not Found")
 	}
@@ -308,7 +312,7 @@ func (e *Emulator) serveDelete(w http.ResponseWriter, u *User, repo Repo, full s
 		writeErrors(w, http.StatusForbidden, fmt.Sprintf("Not enough permissions to delete/overwrite artifact '%s:%s' (user: '%s' needs DELETE permission).", repo.Key, full, u.Name))
 		return
 	}
-	if _, err := e.store.Delete(repo.Key, full); err != nil {
+	if _, err := e.store.DeleteAs(repo.Key, full, u.Name); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			writeErrors(w, http.StatusNotFound, fmt.Sprintf("Could not locate artifact '%s:%s' (Nothing to delete).", repo.Key, full))
 			return
@@ -452,8 +456,18 @@ func (e *Emulator) serveSetProps(w http.ResponseWriter, r *http.Request, repo Re
 	}
 	raw := r.URL.Query().Get("properties")
 	if r.Method == http.MethodDelete {
+		keys := strings.Split(raw, ",")
+		if it.Folder && r.URL.Query().Get("recursive") != "0" {
+			// "When a folder is used property removal is recursive by default" (JFrog REST API, Delete Item Properties).
+			if err := e.store.DeletePropsRecursive(repo.Key, full, keys); err != nil {
+				writeStoreError(w, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		props := cloneProps(it.Props)
-		for k := range strings.SplitSeq(raw, ",") {
+		for _, k := range keys {
 			delete(props, k)
 		}
 		if err := e.store.SetProps(repo.Key, full, props, false); err != nil {

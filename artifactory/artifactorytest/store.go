@@ -191,25 +191,32 @@ type Store struct {
 	nextID   uint64
 	byName   map[string]*nameList   // items by name, for AQL queries on names (nameindex.go)
 	stats    map[itemKey]*aql.Stats // download statistics of files (downloads.go); values are replaced, never changed
+	trash    TrashConfig            // the Trash Can (trash.go)
 }
 
 type itemKey struct{ repo, path string }
 
 // NewStore returns an empty store on clock.
 func NewStore(clock *Clock) *Store {
-	return &Store{
+	s := &Store{
 		clock:    clock,
 		repos:    map[string]Repo{},
 		items:    map[itemKey]*Item{},
 		children: map[itemKey]map[string]*Item{},
 		blobs:    map[string]*blob{},
+		trash:    DefaultTrashConfig,
 	}
+	s.ensureTrashRepoLocked()
+	return s
 }
 
 // AddRepo creates or replaces a repository definition.
 func (s *Store) AddRepo(r Repo) error {
 	if r.Key == "" || strings.ContainsAny(r.Key, "/\\ ") {
 		return fmt.Errorf("repository key %q: %w", r.Key, ErrBadPath)
+	}
+	if r.Key == TrashRepo {
+		return fmt.Errorf("repository key %q: reserved for the Trash Can", r.Key)
 	}
 	switch r.Type {
 	case RepoLocal, RepoRemote, RepoVirtual:
@@ -238,11 +245,11 @@ func (s *Store) Repo(key string) (Repo, bool) {
 	return r, ok
 }
 
-// Repos returns every repository, sorted by key.
+// Repos returns every repository, sorted by key, without the Trash Can (Artifactory lists it nowhere).
 func (s *Store) Repos() []Repo {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := slices.Collect(maps.Values(s.repos))
+	out := slices.DeleteFunc(slices.Collect(maps.Values(s.repos)), func(r Repo) bool { return r.Type == RepoTrash })
 	slices.SortFunc(out, func(a, b Repo) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }

@@ -51,6 +51,7 @@ Exit codes: 0 success; 1 a failure happened (nothing unsafe was done); 2 usage e
 	f := cmd.Flags()
 	o.registerAll(f)
 	f.BoolVar(&o.delete, "delete", false, "delete; without it artprune only reports what it would delete (dry run)")
+	o.registerPurge(f)
 	return cmd
 }
 
@@ -98,7 +99,8 @@ func failed(r *prune.Report) bool { return failedTotals(r.Totals) }
 func failedTotals(t prune.Summary) bool {
 	return t.FailedRepositories > 0 || t.FailedImages > 0 ||
 		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0 ||
-		t.TagOutcomes.Forbidden > 0 || t.TagOutcomes.Failed > 0 || t.TagOutcomes.NotAttempted > 0
+		t.TagOutcomes.Forbidden > 0 || t.TagOutcomes.Failed > 0 || t.TagOutcomes.NotAttempted > 0 ||
+		t.HealFailures > 0 || t.PurgeFailures > 0
 }
 
 // failedPlan is the plan of a repository that could not be planned: it deletes nothing, so it frees nothing. It

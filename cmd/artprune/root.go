@@ -77,6 +77,7 @@ Exit codes:
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newPruneCmd(getenv), newDeleteCmd(getenv), newPlanCmd(getenv), newApplyCmd(getenv), newServeCmd(getenv), newDoctorCmd(getenv), newVersionCmd())
+	root.AddCommand(newPruneCmd(getenv), newDeleteCmd(getenv), newPlanCmd(getenv), newApplyCmd(getenv), newServeCmd(getenv),
+		newRestoreCmd(getenv), newDoctorCmd(getenv), newVersionCmd())
 	return root
 }

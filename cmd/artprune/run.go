@@ -113,6 +113,9 @@ type runOutput struct {
 	evidence map[string]map[string][]planfile.Manifest // repo -> digest folder -> manifests
 	began    time.Time
 	took     time.Duration
+	trash    *prune.TrashCan // where deletions go; nil when not read
+	heals    []*prune.HealResult
+	purges   []*prune.PurgeResult
 	// err is a failure before any repository was looked at (the repository list could not be read).
 	err error
 }
@@ -144,6 +147,8 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			out.skipped = append(out.skipped, prune.SkippedRepository{Repo: sk.Repo, Reason: sk.Reason})
 		}
 	}
+	tc := s.trashCan(ctx, spec.delete)
+	out.trash = &tc
 
 	var base prune.Source = s.client
 	if s.sel.keepProperty != "" {
@@ -177,6 +182,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		plan.ExcludedImages = src.excludedImages(repo)
 		out.evidence[repo] = src.evidenceOf(repo)
 		out.plans = append(out.plans, plan)
+		if p := s.purgeTrash(ctx, plan, !spec.delete); p != nil {
+			out.purges = append(out.purges, p)
+		}
 		if !spec.delete {
 			continue
 		}
@@ -211,6 +219,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			res = prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
 		}
 		ph.Done()
+		out.heals = append(out.heals, s.heal(ctx, plan, res))
+		s.observeTrash(ctx, out.trash, res)
+		s.markTrashed(ctx, out.trash, res)
 		out.results = append(out.results, res)
 	}
 	return out
@@ -279,6 +290,10 @@ func (s *session) publish(ctx context.Context, stdout io.Writer, out *runOutput)
 		return out.err
 	}
 	opts := []prune.ReportOption{prune.WithSkippedRepositories(out.skipped), prune.WithServer(s.serverReport())}
+	if out.trash != nil {
+		opts = append(opts, prune.WithTrashCan(*out.trash))
+	}
+	opts = append(opts, prune.WithHeal(out.heals), prune.WithPurge(out.purges))
 	o := s.flags
 	if o.reportFile != "" {
 		err := writeFileAtomically(o.reportFile, func(w io.Writer) error {

@@ -44,6 +44,7 @@ type runFlags struct {
 	logFormat       string
 	configFile      string
 	perf            perfFlags
+	purgeTrashAfter durationValue // 0: off
 
 	// hasSelection is true when the selection flags are registered (not for apply).
 	hasSelection bool

@@ -51,6 +51,7 @@ is appended to (as for CI job summaries), and --pushgateway is pushed to.`,
 	f := cmd.Flags()
 	o.registerAll(f)
 	f.BoolVar(&o.delete, "delete", false, "delete; without it every run is a dry run")
+	o.registerPurge(f)
 	f.Var(&o.every, "every", "time between the starts of two runs (Go duration or days: 6h, 1d)")
 	f.StringVar(&o.listen, "listen", o.listen, "address of the HTTP server for /metrics and /healthz")
 	f.StringVar(&o.addrFile, "addr-file", "", "write the address the HTTP server listens on to this file")

@@ -56,6 +56,9 @@ type options struct {
 	seed          uint64
 	referrers     bool
 	verbose       bool
+	trash         bool
+	trashDays     int
+	trashAPI      bool
 	edition       string
 	aqlParallel   int
 	aqlPending    time.Duration
@@ -95,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.scenario, "scenario", "", "fill the first --repo with a named scenario: seed-story (the demo's)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for --generate and fault injection")
 	fs.BoolVar(&o.referrers, "referrers-api", true, "serve the OCI referrers API (false exercises the tag-schema fallback)")
+	fs.BoolVar(&o.trash, "trash", true, "send deleted items to the Trash Can (auto-trashcan), as Artifactory does by default")
+	fs.IntVar(&o.trashDays, "trash-retention-days", artifactorytest.DefaultTrashRetentionDays, "days garbage collection (POST /_emulator/gc) keeps items in the Trash Can")
+	fs.BoolVar(&o.trashAPI, "trash-api", true, "serve api/trash/* (false answers as editions without it: 400, Pro only)")
 	fs.BoolVar(&o.verbose, "verbose", false, "log every request")
 	fs.StringVar(&o.edition, "edition", string(artifactorytest.EditionPro), "Artifactory edition to behave as: pro, jcr, oss (AQL refuses sort) or saas (AQL concurrency limiter)")
 	fs.IntVar(&o.aqlParallel, "aql-concurrency", -1, "AQL queries that may run at once before the limiter answers 429 (-1: the edition's default, 3 on saas, none elsewhere; 0: no limiter)")
@@ -161,6 +167,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		artifactorytest.WithFaults(artifactorytest.FaultConfig{Latency: o.latency, LatencyClasses: latencyOn, Rate: o.faultRate,
 			Classes: classes, Kinds: kinds, Slow: o.faultSlow}),
 		artifactorytest.WithReferrersAPI(o.referrers),
+		artifactorytest.WithTrash(artifactorytest.TrashConfig{Enabled: o.trash, RetentionDays: o.trashDays, NoAPI: !o.trashAPI}),
 		artifactorytest.WithLogger(log),
 		artifactorytest.WithEdition(artifactorytest.Edition(strings.ToLower(o.edition))),
 	}

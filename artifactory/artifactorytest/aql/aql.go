@@ -27,6 +27,7 @@ package aql
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -137,3 +138,20 @@ func (q *Query) Offset() int { return q.offset }
 
 // Limit returns the .limit(n) value and whether the query has a limit.
 func (q *Query) Limit() (n int, ok bool) { return q.limit, q.hasLimit }
+
+// HasRepoEquals reports whether the criteria compare the field repo for equality anywhere ("repo":"x" or
+// {"repo":{"$eq":"x"}}), in any branch. Artifactory adds "repo != auto-trashcan" to every items query without one
+// (SpecialReposDecorator in Artifactory OSS), so only such queries can return the Trash Can's items.
+func (q *Query) HasRepoEquals() bool { return hasRepoEquals(q.root) }
+
+func hasRepoEquals(n node) bool {
+	switch n := n.(type) {
+	case andNode:
+		return slices.ContainsFunc(n, hasRepoEquals)
+	case orNode:
+		return slices.ContainsFunc(n, hasRepoEquals)
+	case *strNode:
+		return n.f == fRepo && n.op == opEq
+	}
+	return false
+}

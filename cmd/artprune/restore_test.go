@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/artprune/artprune/artifactory/artifactorytest"
+	"github.com/artprune/artprune/prune"
+)
+
+// repoState describes every item of a repository: path, kind, checksum and properties, one line each.
+func repoState(t *testing.T, srv *artifactorytest.Server, repo string) []string {
+	t.Helper()
+	var out []string
+	if err := srv.Store().Walk(repo, "", func(it *artifactorytest.Item) bool {
+		keys := slices.Sorted(maps.Keys(it.Props))
+		var props []string
+		for _, k := range keys {
+			props = append(props, k+"="+strings.Join(it.Props[k], ","))
+		}
+		out = append(out, fmt.Sprintf("%s folder=%v sha256=%s props=%s", it.FullPath(), it.Folder, it.SHA256(), strings.Join(props, ";")))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// pruneWithReport deletes docker-local's dangling folders and returns the report file and what it deleted.
+func pruneWithReport(t *testing.T, srv *artifactorytest.Server) (string, []string) {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", report)
+	if res.code != ExitOK {
+		t.Fatalf("prune --delete: exit %d\n%s", res.code, res.stderr)
+	}
+	items, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := prune.DeletedFolders(strings.NewReader(string(items)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, d := range deleted {
+		paths = append(paths, d.Path)
+	}
+	if len(paths) == 0 {
+		t.Fatal("the seed story deleted nothing")
+	}
+	return report, paths
+}
+
+func TestRestoreUndoesARun(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := repoState(t, srv, "docker-local")
+	report, deleted := pruneWithReport(t, srv)
+
+	dry := runCLI(t, env(srv), "restore", report, "--dry-run")
+	if dry.code != ExitOK || !strings.Contains(dry.stdout, "DRY RUN") {
+		t.Fatalf("restore --dry-run: exit %d\n%s\n%s", dry.code, dry.stdout, dry.stderr)
+	}
+	for _, p := range deleted {
+		if !strings.Contains(dry.stdout, "would-restore  docker-local/"+p) {
+			t.Errorf("the dry run does not name %s:\n%s", p, dry.stdout)
+		}
+	}
+	if got := digestFolders(t, srv, "docker-local"); slices.ContainsFunc(deleted, func(p string) bool { return slices.Contains(got, p) }) {
+		t.Fatalf("the dry run restored something")
+	}
+
+	res := runCLI(t, env(srv), "restore", report, "-o", "json")
+	if res.code != ExitOK {
+		t.Fatalf("restore: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	var rep prune.RestoreReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[prune.RestoreRestored] != len(deleted) || len(rep.Folders) != len(deleted) {
+		t.Errorf("restore report counts %v for %d folders", rep.Counts, len(deleted))
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("after the restore the repository differs from before the run:\n got %q\nwant %q", after, before)
+	}
+	// Restoring the same report again: every path exists, and nothing is overwritten.
+	again := runCLI(t, env(srv), "restore", report)
+	if again.code != ExitFailure || strings.Count(again.stdout, "exists-again") != len(deleted) {
+		t.Errorf("second restore: exit %d\n%s", again.code, again.stdout)
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("the second restore changed the repository")
+	}
+}
+
+func TestRestoreReportsWhatCannotComeBack(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	report, deleted := pruneWithReport(t, srv)
+	// One folder is pushed again (exists), one is purged from the Trash Can; the rest come back.
+	exists, purged := deleted[0], deleted[1]
+	if err := srv.Store().MkdirAll("docker-local", exists, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Store().DeleteAs(artifactorytest.TrashRepo, "docker-local/"+purged, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	res := runCLI(t, env(srv), "restore", report)
+	if res.code != ExitFailure {
+		t.Fatalf("restore: exit %d, want 1\n%s", res.code, res.stdout)
+	}
+	for _, want := range []string{"exists-again   docker-local/" + exists + ": the path exists again",
+		"not-in-trash   docker-local/" + purged + ": the Trash Can does not hold it"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	got := digestFolders(t, srv, "docker-local")
+	for _, p := range deleted[2:] {
+		if !slices.Contains(got, p) {
+			t.Errorf("%s not restored", p)
+		}
+	}
+	if slices.Contains(got, purged) {
+		t.Errorf("the purged folder came back")
+	}
+	if kids, _ := srv.Store().Children("docker-local", exists); len(kids) != 0 {
+		t.Errorf("the folder that exists again was overwritten: %d children", len(kids))
+	}
+}
+
+func TestRestoreRefusesBadInput(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hostile := fmt.Sprintf(`{"schema_version":1,"dry_run":false,"repositories":[{"repo":"docker-local","deletions":[{"path":"app/latest","outcome":"deleted"},{"path":"../x/sha256:%s","outcome":"deleted"}]}]}`, strings.Repeat("a", 64))
+	tests := []struct {
+		name, file string
+		code       int
+		want       string
+	}{
+		{"no argument", "", ExitUsage, "takes one argument"},
+		{"missing file", filepath.Join(dir, "nope.json"), ExitUsage, "no such file"},
+		{"not a report", write("plan.json", `{"kind":"artprune-plan"}`), ExitUsage, "not an artprune JSON report"},
+		{"dry run report", write("dry.json", `{"schema_version":1,"dry_run":true,"repositories":[]}`), ExitUsage, "dry run"},
+		{"future schema", write("v9.json", `{"schema_version":9,"dry_run":false,"repositories":[]}`), ExitUsage, "schema_version 9"},
+		{"paths that are not digest folders", write("hostile.json", hostile), ExitFailure, "not a digest folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"restore"}
+			if tt.file != "" {
+				args = append(args, tt.file)
+			}
+			res := runCLI(t, env(srv), args...)
+			if res.code != tt.code || !strings.Contains(res.stdout+res.stderr, tt.want) {
+				t.Errorf("exit %d (want %d), output lacks %q:\n%s\n%s", res.code, tt.code, tt.want, res.stdout, res.stderr)
+			}
+		})
+	}
+}

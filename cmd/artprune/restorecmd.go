@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artprune/artprune/artifactory"
+	"github.com/artprune/artprune/prune"
+)
+
+// restoreOptions are the flags of "artprune restore".
+type restoreOptions struct {
+	runFlags
+	dryRun bool
+}
+
+func newRestoreCmd(getenv func(string) string) *cobra.Command {
+	o := &restoreOptions{}
+	cmd := &cobra.Command{
+		Use:   "restore REPORT.json",
+		Short: "Undo a run: bring the folders its report lists as deleted back from the Trash Can",
+		Long: `restore reads the JSON report of an artprune prune or apply run (--report FILE, or -o json) and moves every folder
+it lists as deleted back from Artifactory's Trash Can to where it was, with its files and properties. It needs an
+admin (Artifactory's restore API does), and Artifactory Pro or above.
+
+A folder whose path exists again (pushed since the run) is never overwritten: it is reported. A folder the Trash
+Can no longer holds (its retention expired, it was emptied, or the Trash Can was disabled) is reported. The exit
+code is 0 only when every folder came back; --dry-run says what would happen and restores nothing.`,
+		Example: `  artprune restore report.json --dry-run
+  artprune restore report.json --report restored.json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("restore takes one argument, the JSON report of the run to undo; got %d", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd, getenv, args[0])
+		},
+	}
+	f := cmd.Flags()
+	o.conn.register(f)
+	o.pageSize = artifactory.DefaultPageSize
+	o.perf.cacheMaxAge = durationValue(defaultCacheMaxAge)
+	f.IntVar(&o.concurrency, "concurrency", 8, "restores in flight at once")
+	f.StringVarP(&o.output, "output", "o", "text", "output format on stdout: text or json")
+	f.StringVar(&o.reportFile, "report", "", "also write the JSON restore report to this file")
+	f.BoolVar(&o.dryRun, "dry-run", false, "say what would be restored, and why anything would not, without restoring")
+	o.registerLog(f)
+	return cmd
+}
+
+func (o *restoreOptions) run(cmd *cobra.Command, getenv func(string) string, path string) error {
+	ctx := cmd.Context()
+	f, err := os.Open(path)
+	if err != nil {
+		return usageError{err}
+	}
+	items, err := prune.DeletedFolders(f)
+	f.Close()
+	if err != nil {
+		return usageErrorf("%s: %v", path, err)
+	}
+	s, err := o.openWith(cmd, getenv, selection{}, false)
+	if err != nil {
+		return err
+	}
+	if st, err := s.client.TrashStatus(ctx); err == nil && st.Known && !st.Enabled {
+		s.log.Warn("the Trash Can is disabled on this Artifactory: folders deleted while it was disabled cannot be restored")
+	}
+	s.log.Info("restoring", "report", path, "folders", len(items), "dry_run", o.dryRun)
+	rep := prune.RestoreFolders(ctx, s.client, items, o.dryRun, o.concurrency)
+	for _, it := range rep.Folders {
+		if it.Outcome != prune.RestoreRestored && it.Outcome != prune.RestoreWouldRestore {
+			s.log.Error("not restored", "repo", it.Repo, "path", it.Path, "outcome", it.Outcome, "why", it.Error)
+		}
+	}
+	if o.reportFile != "" {
+		if err := writeFileAtomically(o.reportFile, func(w io.Writer) error { return writeRestoreJSON(w, rep) }); err != nil {
+			return fmt.Errorf("write the restore report: %w", err)
+		}
+	}
+	out := cmd.OutOrStdout()
+	if o.output == "json" {
+		err = writeRestoreJSON(out, rep)
+	} else {
+		err = rep.WriteText(out)
+	}
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted (%w): the report says what was restored", ctx.Err())
+	}
+	if !rep.OK() {
+		return errFailed
+	}
+	return nil
+}
+
+func writeRestoreJSON(w io.Writer, rep *prune.RestoreReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}

@@ -1,0 +1,210 @@
+package prune
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Restorer is the port to Artifactory's Trash Can that restoring needs.
+type Restorer interface {
+	// Exists reports whether repo/path exists.
+	Exists(ctx context.Context, repo, path string) (bool, error)
+	// InTrash reports whether the Trash Can holds repo/path.
+	InTrash(ctx context.Context, repo, path string) (bool, error)
+	// Restore moves repo/path back from the Trash Can, with its files and properties as they were before the
+	// delete. It must not be called for a path that exists.
+	Restore(ctx context.Context, repo, path string) error
+}
+
+// ErrRestoredIncompletely is wrapped by a [Restorer]'s Restore when the folder came back but not exactly as it was
+// (its properties could not be set back).
+var ErrRestoredIncompletely = errors.New("restored, but not exactly as it was")
+
+// RestoreOutcome is what happened to one folder to restore.
+type RestoreOutcome string
+
+// Outcomes of a restore.
+const (
+	// RestoreRestored: the folder is back.
+	RestoreRestored RestoreOutcome = "restored"
+	// RestoreWouldRestore: a dry run found the folder in the Trash Can and its path free.
+	RestoreWouldRestore RestoreOutcome = "would-restore"
+	// RestoreExistsAgain: the path exists again (pushed again since); it was not overwritten.
+	RestoreExistsAgain RestoreOutcome = "exists-again"
+	// RestoreNotInTrash: the Trash Can does not hold the folder (purged, emptied, or the Trash Can was disabled).
+	RestoreNotInTrash RestoreOutcome = "not-in-trash"
+	// RestoreFailed: looking it up or restoring it failed, or its path is not a digest folder.
+	RestoreFailed RestoreOutcome = "failed"
+)
+
+// RestoreItem is one folder to bring back, and then what happened to it.
+type RestoreItem struct {
+	Repo    string         `json:"repo"`
+	Path    string         `json:"path"`
+	Outcome RestoreOutcome `json:"outcome"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// RestoreReportSchemaVersion is the version of [RestoreReport]'s JSON schema.
+const RestoreReportSchemaVersion = 1
+
+// RestoreReport is the outcome of restoring the folders a run deleted.
+type RestoreReport struct {
+	SchemaVersion int  `json:"schema_version"`
+	DryRun        bool `json:"dry_run"`
+	// Folders lists every folder the report said was deleted, sorted by repository and path.
+	Folders []RestoreItem `json:"folders"`
+	// Counts by outcome.
+	Counts map[RestoreOutcome]int `json:"counts"`
+}
+
+// OK reports whether everything came back (or, in a dry run, would).
+func (r *RestoreReport) OK() bool {
+	for _, f := range r.Folders {
+		if f.Outcome != RestoreRestored && f.Outcome != RestoreWouldRestore {
+			return false
+		}
+	}
+	return true
+}
+
+// DeletedFolders reads a JSON report of artprune prune or apply and returns the folders it lists as deleted
+// (outcome "deleted"), sorted. A dry-run report, a report of another kind or an unknown schema version is an error.
+func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
+	var rep struct {
+		SchemaVersion *int `json:"schema_version"`
+		DryRun        bool `json:"dry_run"`
+		Repositories  *[]struct {
+			Repo      string `json:"repo"`
+			Deletions []struct {
+				Path    string `json:"path"`
+				Outcome string `json:"outcome"`
+			} `json:"deletions"`
+		} `json:"repositories"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r, 4<<30))
+	if err := dec.Decode(&rep); err != nil {
+		return nil, fmt.Errorf("not an artprune JSON report: %w", err)
+	}
+	switch {
+	case rep.SchemaVersion == nil || rep.Repositories == nil:
+		return nil, errors.New("not an artprune JSON report: no schema_version or repositories (write one with --report)")
+	case *rep.SchemaVersion < 1 || *rep.SchemaVersion > ReportSchemaVersion:
+		return nil, fmt.Errorf("report schema_version %d: this artprune reads 1 to %d", *rep.SchemaVersion, ReportSchemaVersion)
+	case rep.DryRun:
+		return nil, errors.New("the report is of a dry run: it deleted nothing, so there is nothing to restore")
+	}
+	var out []RestoreItem
+	for _, repo := range *rep.Repositories {
+		for _, d := range repo.Deletions {
+			if Outcome(d.Outcome) == OutcomeDeleted {
+				out = append(out, RestoreItem{Repo: repo.Repo, Path: d.Path})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Repo != out[j].Repo {
+			return out[i].Repo < out[j].Repo
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out, nil
+}
+
+// RestoreFolders brings each folder back from the Trash Can to where it was, concurrency at a time. A folder whose
+// path exists again is never overwritten, and one the Trash Can does not hold is reported; with dryRun nothing is
+// restored. Every path is first checked with [ValidateFolderPath]: a report is input, and only digest folders
+// are restored. A restore that fails is looked up again, since a lost answer may hide one that worked.
+func RestoreFolders(ctx context.Context, r Restorer, items []RestoreItem, dryRun bool, concurrency int) *RestoreReport {
+	rep := &RestoreReport{SchemaVersion: RestoreReportSchemaVersion, DryRun: dryRun, Folders: make([]RestoreItem, len(items)),
+		Counts: map[RestoreOutcome]int{}}
+	copy(rep.Folders, items)
+	concurrency = max(concurrency, 1)
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i := range rep.Folders {
+		it := &rep.Folders[i]
+		if ctx.Err() != nil {
+			it.Outcome, it.Error = RestoreFailed, "not attempted: "+ctx.Err().Error()
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			it.Outcome, it.Error = restoreOne(ctx, r, it.Repo, it.Path, dryRun)
+		}()
+	}
+	wg.Wait()
+	for _, f := range rep.Folders {
+		rep.Counts[f.Outcome]++
+	}
+	return rep
+}
+
+func restoreOne(ctx context.Context, r Restorer, repo, path string, dryRun bool) (RestoreOutcome, string) {
+	if err := ValidateFolderPath(repo, path); err != nil {
+		return RestoreFailed, "not a digest folder artprune deletes: " + err.Error()
+	}
+	exists, err := r.Exists(ctx, repo, path)
+	if err != nil {
+		return RestoreFailed, "looking up the path failed: " + err.Error()
+	}
+	if exists {
+		return RestoreExistsAgain, "the path exists again (pushed since the run); it is not overwritten: compare it with the Trash Can's copy by hand"
+	}
+	in, err := r.InTrash(ctx, repo, path)
+	if err != nil {
+		return RestoreFailed, "looking it up in the Trash Can failed: " + err.Error()
+	}
+	if !in {
+		return RestoreNotInTrash, "the Trash Can does not hold it: it was purged or emptied, or the Trash Can was disabled when it was deleted"
+	}
+	if dryRun {
+		return RestoreWouldRestore, ""
+	}
+	err = r.Restore(ctx, repo, path)
+	if err == nil {
+		return RestoreRestored, ""
+	}
+	if errors.Is(err, ErrRestoredIncompletely) {
+		return RestoreFailed, err.Error()
+	}
+	// The answer may have been lost after Artifactory acted.
+	back, e1 := r.Exists(ctx, repo, path)
+	still, e2 := r.InTrash(ctx, repo, path)
+	if e1 == nil && e2 == nil && back && !still {
+		return RestoreRestored, ""
+	}
+	return RestoreFailed, "restoring it failed: " + err.Error()
+}
+
+// WriteText writes the restore report for people: one line per folder that did not come back, then the counts.
+func (r *RestoreReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	if r.DryRun {
+		b.WriteString("DRY RUN: nothing was restored. Run again without --dry-run to restore.\n")
+	}
+	for _, f := range r.Folders {
+		switch f.Outcome {
+		case RestoreRestored, RestoreWouldRestore:
+			fmt.Fprintf(&b, "%-14s %s/%s\n", f.Outcome, f.Repo, f.Path)
+		default:
+			fmt.Fprintf(&b, "%-14s %s/%s: %s\n", f.Outcome, f.Repo, f.Path, f.Error)
+		}
+	}
+	fmt.Fprintf(&b, "\n%d folders: %d restored, %d would be restored, %d exist again, %d not in the Trash Can, %d failed\n",
+		len(r.Folders), r.Counts[RestoreRestored], r.Counts[RestoreWouldRestore], r.Counts[RestoreExistsAgain],
+		r.Counts[RestoreNotInTrash], r.Counts[RestoreFailed])
+	if r.DryRun {
+		b.WriteString("DRY RUN: nothing was restored.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
