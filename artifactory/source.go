@@ -30,6 +30,9 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (
 	details := c.httpDetails(sm)
 	resp, _, _, err := sm.Client().Send(method, rawURL, body, true, false, &details, "")
 	if err != nil {
+		if resp != nil { // jfrog-client-go hands a final 5xx back with an error: its body must still be closed
+			_ = resp.Body.Close()
+		}
 		return nil, err
 	}
 	return resp, nil
@@ -218,13 +221,19 @@ func checkSHA256Header(resp *http.Response, data []byte, repo, path string) erro
 func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 	resp, err := c.send(ctx, http.MethodDelete, c.fileURL(repo, folder)+"/", nil)
 	if err != nil {
-		return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
+		if notSent(err) {
+			return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
+		}
+		return fmt.Errorf("delete %s/%s: the answer was lost, so whether Artifactory deleted it is unknown: %w: %w", repo, folder, err, prune.ErrOutcomeUnknown)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
+	}
+	if outcomeUnknownStatus(resp.StatusCode) {
+		return fmt.Errorf("%w (Artifactory may have deleted it before the error): %w", apiError("delete", repo+"/"+folder, resp), prune.ErrOutcomeUnknown)
 	}
 	return apiError("delete", repo+"/"+folder, resp)
 }

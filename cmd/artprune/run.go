@@ -178,7 +178,7 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 			s.log.Info("deleting", "repo", repo, "folders", n)
 		}
 		ph := s.prog.Start(repo, progress.PhaseDeletes, int64(n))
-		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+		res := prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency, s.applyOptions(src)...)
 		ph.Done()
 		out.results = append(out.results, res)
 	}
