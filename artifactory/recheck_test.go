@@ -144,63 +144,71 @@ func (d *hookDeleter) DeleteFolder(ctx context.Context, repo, folder string) err
 }
 
 // TestApplyRechecksImagesThroughAQL runs the per-image re-check against the emulator: a rollback tag with old
-// timestamps pushed while img05 is being deleted references two dangling manifests of img30, in a later batch;
-// they and the rest of img30 are kept, everything else dangling is deleted, and the AQL requests the re-checks
-// cost are counted: four per batch (a short page, the empty page that ends the listing, and the two queries of
-// the completeness probe), here 2 batches (32 images, then 8) for 400 deletions.
+// timestamps pushed while img01 is being deleted references two dangling manifests of the last image, in a later
+// batch; they and the rest of that image are kept, everything else dangling is deleted, and the AQL requests the
+// re-checks cost are counted: four per batch (a short page, the empty page that ends the listing, and the two
+// queries of the completeness probe). 400 deletions in 40 images are 2 batches (32 images, then 8): 8 requests. 900
+// in 3 images are 4 batches (256, 256, 256, 132), but the third withdraws img02, so the fourth, all img02, is
+// not re-checked: 12 requests.
 func TestApplyRechecksImagesThroughAQL(t *testing.T) {
-	e, err := artifactorytest.New(artifactorytest.WithAdminToken(token),
-		artifactorytest.WithRepo(artifactorytest.Repo{Key: repoKey, Type: "local", PackageType: "docker"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &countingHandler{next: e}
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	now := e.Clock().Now()
-	docs := seedImages(t, e.Store(), now, 40, 10)
-	c, err := artifactory.New(hs.URL+"/artifactory/", artifactory.WithAccessToken(token), artifactory.WithBackoff(fastBackoff), artifactory.WithPageSize(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := planned(t, c)
-	if n := plan.DeletionCount(); n != 400 {
-		t.Fatalf("%d deletions planned, want 400", n)
-	}
-	rollback := docs["img30"][3:5]
-	d := &hookDeleter{Deleter: c, image: "img05", before: func() {
-		p := artifactorytest.NewPusher(e.Store(), repoKey, 9)
-		p.At = now.Add(-40 * 24 * time.Hour) // replicated: the source's old times
-		if _, err := p.PushIndex("img30", "rollback", "", rollback...); err != nil {
-			t.Error(err)
-		}
-	}}
-	aqlBefore := h.aql.Load()
-	res := prune.Apply(context.Background(), d, plan, 4, prune.WithImageRecheck(c))
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	aql := h.aql.Load() - aqlBefore
-	t.Logf("%d deletions, %d DELETE requests, %d AQL requests for the re-checks", len(res.Deletions), h.del.Load(), aql)
-	if aql != 2*4 {
-		t.Errorf("the re-checks took %d AQL requests, want 8 (2 batches of 4)", aql)
-	}
-	want := map[string]prune.Outcome{}
-	for img, ds := range docs {
-		if img == "img30" {
-			continue
-		}
-		for _, dd := range ds {
-			want[img+"/"+string(dd.Digest)] = prune.OutcomeDeleted
-		}
-	}
-	if got := outcomesOf(res); !maps.Equal(got, want) {
-		t.Errorf("%d outcomes, want the %d folders of every image but img30 deleted", len(got), len(want))
-	}
-	for _, dd := range docs["img30"] {
-		if _, ok := e.Store().Get(repoKey, "img30/"+string(dd.Digest)); !ok {
-			t.Errorf("img30/%s was deleted", dd.Digest)
-		}
+	tests := []struct{ images, per, batches int }{{40, 10, 2}, {3, 300, 3}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%dx%d", tt.images, tt.per), func(t *testing.T) {
+			e, err := artifactorytest.New(artifactorytest.WithAdminToken(token),
+				artifactorytest.WithRepo(artifactorytest.Repo{Key: repoKey, Type: "local", PackageType: "docker"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &countingHandler{next: e}
+			hs := httptest.NewServer(h)
+			t.Cleanup(hs.Close)
+			now := e.Clock().Now()
+			docs := seedImages(t, e.Store(), now, tt.images, tt.per)
+			c, err := artifactory.New(hs.URL+"/artifactory/", artifactory.WithAccessToken(token), artifactory.WithBackoff(fastBackoff), artifactory.WithPageSize(1000))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := planned(t, c)
+			if n := plan.DeletionCount(); n != tt.images*tt.per {
+				t.Fatalf("%d deletions planned, want %d", n, tt.images*tt.per)
+			}
+			last := fmt.Sprintf("img%02d", tt.images-1)
+			rollback := docs[last][3:5]
+			d := &hookDeleter{Deleter: c, image: "img01", before: func() {
+				p := artifactorytest.NewPusher(e.Store(), repoKey, 9)
+				p.At = now.Add(-40 * 24 * time.Hour) // replicated: the source's old times
+				if _, err := p.PushIndex(last, "rollback", "", rollback...); err != nil {
+					t.Error(err)
+				}
+			}}
+			aqlBefore, delBefore := h.aql.Load(), h.del.Load()
+			res := prune.Apply(context.Background(), d, plan, 4, prune.WithImageRecheck(c))
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			aql, dels := h.aql.Load()-aqlBefore, h.del.Load()-delBefore
+			t.Logf("%d deletions: %d DELETE requests, %d AQL requests for the re-checks", len(res.Deletions), dels, aql)
+			if aql != int64(4*tt.batches) {
+				t.Errorf("the re-checks took %d AQL requests, want %d (%d batches of 4)", aql, 4*tt.batches, tt.batches)
+			}
+			want := map[string]prune.Outcome{}
+			for img, ds := range docs {
+				if img == last {
+					continue
+				}
+				for _, dd := range ds {
+					want[img+"/"+string(dd.Digest)] = prune.OutcomeDeleted
+				}
+			}
+			if got := outcomesOf(res); !maps.Equal(got, want) || dels != int64(len(want)) {
+				t.Errorf("%d outcomes after %d DELETEs, want the %d folders of every image but %s deleted", len(got), dels, len(want), last)
+			}
+			for _, dd := range docs[last] {
+				if _, ok := e.Store().Get(repoKey, last+"/"+string(dd.Digest)); !ok {
+					t.Errorf("%s/%s was deleted", last, dd.Digest)
+				}
+			}
+		})
 	}
 }
 

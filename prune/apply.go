@@ -96,6 +96,9 @@ batches:
 				break
 			}
 			if err := cfg.recheckBatch(ctx, plan, folders, start, end, since, dropped); err != nil {
+				if ctx.Err() != nil {
+					break // stopped, not failed: said below
+				}
 				res.Err = fmt.Errorf("%w; the %d deletions left in repository %s were not attempted", err, len(folders)-start, plan.Repo)
 				break
 			}

@@ -352,3 +352,32 @@ func TestRecheckBatchSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyInterruptedDuringARecheck: cancelled while a batch is re-checked, Apply stops (it is not a failure of
+// the re-check): the batches before went ahead, the rest are not attempted.
+func TestApplyInterruptedDuringARecheck(t *testing.T) {
+	s, docs := imagesStore(t, 2, 2)
+	plan := rechecked(t, s, prune.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rs := &recheckStore{fakeStore: s, fail: func(call int) error {
+		if call == 2 {
+			cancel()
+			return context.Canceled
+		}
+		return nil
+	}}
+	res := prune.Apply(ctx, s, plan, 1, prune.WithImageRecheck(rs), prune.WithRecheckBatch(2))
+	if !errors.Is(res.Err, context.Canceled) || !strings.Contains(res.Err.Error(), "stopped") {
+		t.Errorf("apply error %v, want stopped: context canceled", res.Err)
+	}
+	want := map[string]prune.Outcome{}
+	for img, ds := range docs {
+		for _, d := range ds {
+			want[at(img, d)] = map[string]prune.Outcome{"img00": prune.OutcomeDeleted, "img01": prune.OutcomeNotAttempted}[img]
+		}
+	}
+	if got := outcomes(res); !maps.Equal(got, want) {
+		t.Errorf("outcomes %v, want %v", got, want)
+	}
+}
