@@ -370,3 +370,45 @@ func resetConn(w http.ResponseWriter) {
 		_ = conn.Close()
 	}
 }
+
+// TestRecheckImagesSplitsLongQueries: images whose names do not fit one AQL query are asked in several, and every
+// tag is still listed.
+func TestRecheckImagesSplitsLongQueries(t *testing.T) {
+	e, err := artifactorytest.New(artifactorytest.WithAdminToken(token),
+		artifactorytest.WithRepo(artifactorytest.Repo{Key: repoKey, Type: "local", PackageType: "docker"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &countingHandler{next: e}
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	p := artifactorytest.NewPusher(e.Store(), repoKey, 1)
+	var images, want []string
+	for i := range 40 {
+		img := fmt.Sprintf("team/%s/app%02d", strings.Repeat("long-name.", 12), i)
+		if _, err := p.PushManifest(img, "v1", p.NewImage(10)); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, img)
+		want = append(want, img+"/v1/manifest.json")
+	}
+	c, err := artifactory.New(hs.URL+"/artifactory/", artifactory.WithAccessToken(token), artifactory.WithBackoff(fastBackoff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = c.RecheckImages(context.Background(), repoKey, images, e.Clock().Now(), func(m prune.ManifestFile) error {
+		got = append(got, m.Path+"/"+m.Name)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %d files, want the %d tags", len(got), len(want))
+	}
+	if n := h.aql.Load(); n <= 4 {
+		t.Errorf("%d AQL requests: the query was not split", n)
+	}
+}
