@@ -359,6 +359,10 @@ func TestDeleteRetryRules(t *testing.T) {
 			if got := n.Load(); got != tt.requests {
 				t.Errorf("%d requests, want %d", got, tt.requests)
 			}
+			if tt.unknown && (!strings.Contains(err.Error(), "docker-local/app/sha256:") || !strings.Contains(err.Error(), "unknown") ||
+				strings.Contains(tt.name, "50") && !strings.Contains(err.Error(), "HTTP 50")) {
+				t.Errorf("error %q: want the folder, the status and that the outcome is unknown", err)
+			}
 		})
 	}
 }

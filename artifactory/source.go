@@ -32,6 +32,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body []byte) (
 	if err != nil {
 		if resp != nil { // jfrog-client-go hands a final 5xx back with an error: its body must still be closed
 			_ = resp.Body.Close()
+			return nil, fmt.Errorf("HTTP %d %s: %w", resp.StatusCode, http.StatusText(resp.StatusCode), err)
 		}
 		return nil, err
 	}
@@ -224,7 +225,7 @@ func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 		if notSent(err) {
 			return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
 		}
-		return fmt.Errorf("delete %s/%s: the answer was lost, so whether Artifactory deleted it is unknown: %w: %w", repo, folder, err, prune.ErrOutcomeUnknown)
+		return fmt.Errorf("delete %s/%s: %w; whether Artifactory deleted it is unknown (the answer was lost or came from a failing server or gateway): %w", repo, folder, err, prune.ErrOutcomeUnknown)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
