@@ -141,7 +141,7 @@ batches:
 // recheckBatch re-checks the images of folders[start:end] and withdraws the deletions not started yet (from start
 // on) of every image that changed, marking them in dropped.
 func (c *applyConfig) recheckBatch(ctx context.Context, plan *RepoPlan, folders []Folder, start, end int, since time.Time, dropped []bool) error {
-	changed, err := recheckImages(ctx, c.src, plan, imagesOf(folders[start:end]), since)
+	changed, err := recheckImages(ctx, c.src, plan, imagesOf(folders[start:end], dropped[start:end]), since)
 	if err != nil || len(changed) == 0 {
 		return err
 	}

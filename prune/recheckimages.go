@@ -98,11 +98,11 @@ func (c *applyConfig) batchEnd(folders []Folder, start int) int {
 	return end
 }
 
-// imagesOf returns the distinct images of folders, which are in image order.
-func imagesOf(folders []Folder) []string {
+// imagesOf returns the distinct images of folders that have a deletion not dropped; folders are in image order.
+func imagesOf(folders []Folder, dropped []bool) []string {
 	var out []string
 	for i, f := range folders {
-		if i == 0 || f.Image != folders[i-1].Image {
+		if !dropped[i] && (len(out) == 0 || f.Image != out[len(out)-1]) {
 			out = append(out, f.Image)
 		}
 	}
