@@ -81,3 +81,9 @@ func (c *Client) PulledManifests(ctx context.Context, repo string, since time.Ti
 	}
 	return out, nil
 }
+
+// RecheckImages implements prune.RecheckSource through the client: the re-check compares files with the
+// inventory, and download statistics play no part in it.
+func (p PulledSource) RecheckImages(ctx context.Context, repo string, images []string, since time.Time, fn func(prune.ManifestFile) error) error {
+	return p.Client.RecheckImages(ctx, repo, images, since, fn)
+}

@@ -235,7 +235,10 @@ func checkSHA256Header(resp *http.Response, data []byte, repo, path string) erro
 func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 	resp, err := c.send(ctx, http.MethodDelete, c.fileURL(repo, folder)+"/", nil)
 	if err != nil {
-		return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
+		if notSent(err) {
+			return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
+		}
+		return fmt.Errorf("delete %s/%s: %w; whether Artifactory deleted it is unknown (the answer was lost or came from a failing server or gateway): %w", repo, folder, err, prune.ErrOutcomeUnknown)
 	}
 	defer resp.Body.Close()
 	if err := checkDeleteAnswer(resp, repo, folder); err != nil {
@@ -245,6 +248,9 @@ func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 	case http.StatusNoContent, http.StatusOK, http.StatusAccepted:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
+	}
+	if outcomeUnknownStatus(resp.StatusCode) {
+		return fmt.Errorf("%w (Artifactory may have deleted it before the error): %w", apiError("delete", repo+"/"+folder, resp), prune.ErrOutcomeUnknown)
 	}
 	return apiError("delete", repo+"/"+folder, resp)
 }

@@ -76,8 +76,9 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 }
 
 // retryTransport retries requests whose answer is transient (429, 5xx) or that failed to connect or were reset.
-// Every request artprune sends is idempotent (GET, HEAD, DELETE of a path, and AQL searches), so a retry after a
-// reset is safe: a DELETE that had gone through answers 404 the second time, which counts as already gone.
+// Every request artprune sends is idempotent (GET, HEAD, DELETE of a path, and AQL searches), but a DELETE whose
+// answer was lost could, retried blindly, delete a folder pushed again meanwhile: a DELETE is retried here only
+// when it was not acted on (429, or a failure to connect); otherwise the caller decides (see blindRetry).
 //
 // Each attempt is bounded by timeout (zero: unbounded), reading the body included; an attempt that times out while
 // the caller's context is still live is retried like a reset, so a slow answer costs one attempt, not the run.
@@ -143,14 +144,14 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			cancel()
 			timedOut := ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
-			if last || ctx.Err() != nil || !(retryableError(err) || timedOut) {
+			if last || ctx.Err() != nil || !(retryableError(err) || timedOut) || !blindRetry(req, 0, err) {
 				return nil, err
 			}
 			t.log.Debug("retrying after a transport error", "method", req.Method, "path", req.URL.Path, "attempt", attempt, "error", err)
 			if werr := sleep(ctx, t.backoff.wait(attempt, 0)); werr != nil {
 				return nil, err
 			}
-		case retryableStatus(resp.StatusCode) && !last:
+		case retryableStatus(resp.StatusCode) && !last && blindRetry(req, resp.StatusCode, nil):
 			wait := t.backoff.wait(attempt, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			_ = resp.Body.Close()

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 )
@@ -49,7 +52,15 @@ type ApplyResult struct {
 // folder's image and digest. It deletes nothing when plan.Err is set or [Recheck] has not confirmed the plan. One
 // failure never stops the others. When ctx is cancelled, Apply starts no new deletion, lets those in flight finish
 // (they run under a context that is not cancelled with ctx) and returns; the rest are [OutcomeNotAttempted].
-func Apply(ctx context.Context, d Deleter, plan *RepoPlan, concurrency int) *ApplyResult {
+//
+// Deletions go in the plan's order, image by image. With [WithImageRecheck], each batch of them is preceded by a
+// re-check of its images, and the deletions of an image found changed are withdrawn from plan (kept as
+// [ReasonChanged]) and left out of the result.
+func Apply(ctx context.Context, d Deleter, plan *RepoPlan, concurrency int, opts ...ApplyOption) *ApplyResult {
+	var cfg applyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	folders := plan.Deletions()
 	res := &ApplyResult{Repo: plan.Repo, Deletions: make([]Deletion, len(folders))}
 	for i, f := range folders {
@@ -69,29 +80,92 @@ func Apply(ctx context.Context, d Deleter, plan *RepoPlan, concurrency int) *App
 
 	sem := semaphore.NewWeighted(int64(concurrency))
 	inflight := context.WithoutCancel(ctx)
+	since := plan.ServerTime.Add(-RecheckSkew)
+	dropped := make([]bool, len(folders)) // deletions withdrawn before they started
 	var wg sync.WaitGroup
-	for i, f := range folders {
-		if ctx.Err() != nil || sem.Acquire(ctx, 1) != nil {
-			break
+batches:
+	for start := 0; start < len(folders); {
+		if dropped[start] { // withdrawn by the re-check of an earlier batch
+			start++
+			continue
 		}
-		if ctx.Err() != nil { // Acquire may succeed on a cancelled context
-			sem.Release(1)
-			break
+		end := len(folders)
+		if cfg.src != nil {
+			end = cfg.batchEnd(folders, start)
+			if ctx.Err() != nil {
+				break
+			}
+			if err := cfg.recheckBatch(ctx, plan, folders, start, end, since, dropped); err != nil {
+				if ctx.Err() != nil {
+					break // stopped, not failed: said below
+				}
+				res.Err = fmt.Errorf("%w; the %d deletions left in repository %s were not attempted", err, len(folders)-start, plan.Repo)
+				break
+			}
 		}
-		wg.Go(func() {
-			defer sem.Release(1)
-			res.Deletions[i] = deleteFolder(inflight, d, plan.Repo, f)
-		})
+		for i := start; i < end; i++ {
+			f := folders[i]
+			if dropped[i] {
+				continue
+			}
+			if ctx.Err() != nil || sem.Acquire(ctx, 1) != nil {
+				break batches
+			}
+			if ctx.Err() != nil { // Acquire may succeed on a cancelled context
+				sem.Release(1)
+				break batches
+			}
+			wg.Go(func() {
+				defer sem.Release(1)
+				res.Deletions[i] = cfg.deleteFolder(ctx, inflight, d, plan, f, since)
+			})
+		}
+		start = end
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if slices.Contains(dropped, true) {
+		kept := res.Deletions[:0]
+		for i, del := range res.Deletions {
+			if !dropped[i] {
+				kept = append(kept, del)
+			}
+		}
+		res.Deletions = kept
+	}
+	if err := ctx.Err(); err != nil && res.Err == nil {
 		res.Err = fmt.Errorf("deleting in repository %s: stopped: %w", plan.Repo, err)
 	}
 	return res
 }
 
-// deleteFolder guards and deletes one folder.
-func deleteFolder(ctx context.Context, d Deleter, repo string, f Folder) Deletion {
+// recheckBatch re-checks the images of folders[start:end] and withdraws the deletions not started yet (from start
+// on) of every image that changed, marking them in dropped.
+func (c *applyConfig) recheckBatch(ctx context.Context, plan *RepoPlan, folders []Folder, start, end int, since time.Time, dropped []bool) error {
+	changed, err := recheckImages(ctx, c.src, plan, imagesOf(folders[start:end], dropped[start:end]), since)
+	if err != nil || len(changed) == 0 {
+		return err
+	}
+	for image, files := range changed {
+		// An image's deletions are contiguous: from its first in the batch to its last, maybe in later batches.
+		pending := make(map[string]bool)
+		i := start
+		for i < end && folders[i].Image != image {
+			i++
+		}
+		for ; i < len(folders) && folders[i].Image == image; i++ {
+			pending[folders[i].Path] = true
+			dropped[i] = true
+		}
+		plan.withdrawPending(image, files, pending)
+	}
+	plan.updateBytes()
+	return nil
+}
+
+// deleteFolder guards and deletes one folder, under ctx, and retries a deletion whose outcome is unknown as
+// [WithDeleteRetries] says, unless run (the run's context) is done.
+func (c *applyConfig) deleteFolder(run, ctx context.Context, d Deleter, plan *RepoPlan, f Folder, since time.Time) Deletion {
+	repo := plan.Repo
 	del := Deletion{Path: f.Path}
 	err := ValidateFolderPath(repo, f.Path)
 	if err == nil && f.Path != f.Image+"/"+string(f.Digest) {
@@ -101,13 +175,17 @@ func deleteFolder(ctx context.Context, d Deleter, repo string, f Folder) Deletio
 		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("refusing to delete: %w", err)
 		return del
 	}
-	return deleteFolderAt(ctx, d, repo, f.Path)
+	return classifyDeletion(repo, f.Path, c.deleteVerified(run, ctx, d, plan, f, since))
 }
 
-// deleteFolderAt deletes one folder that a guard accepted, and classifies the outcome.
+// deleteFolderAt deletes one folder that a guard accepted, once, and classifies the outcome.
 func deleteFolderAt(ctx context.Context, d Deleter, repo, folder string) Deletion {
+	return classifyDeletion(repo, folder, d.DeleteFolder(ctx, repo, folder))
+}
+
+// classifyDeletion turns the error of deleting repo/folder into its outcome.
+func classifyDeletion(repo, folder string, err error) Deletion {
 	del := Deletion{Path: folder}
-	err := d.DeleteFolder(ctx, repo, folder)
 	switch {
 	case err == nil:
 		del.Outcome = OutcomeDeleted
@@ -119,4 +197,55 @@ func deleteFolderAt(ctx context.Context, d Deleter, repo, folder string) Deletio
 		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("deleting %s/%s: %w", repo, folder, err)
 	}
 	return del
+}
+
+// deleteVerified deletes f and, while the outcome is unknown and attempts are left, re-checks f's image and, if it
+// is unchanged, tries again. A retry answered 404 means an earlier attempt deleted the folder.
+func (c *applyConfig) deleteVerified(run, ctx context.Context, d Deleter, plan *RepoPlan, f Folder, since time.Time) error {
+	var unknown error // the first attempt whose outcome was unknown
+	for attempt := 1; ; attempt++ {
+		err := d.DeleteFolder(ctx, plan.Repo, f.Path)
+		switch {
+		case err != nil && unknown != nil && errors.Is(err, ErrNotFound):
+			return fmt.Errorf("an earlier attempt whose outcome was unknown (%v) deleted it: %w", unknown, err)
+		case err == nil || !errors.Is(err, ErrOutcomeUnknown):
+			return err
+		}
+		if unknown == nil {
+			unknown = err
+		}
+		if c.src == nil || attempt >= c.attempts {
+			return err
+		}
+		if c.wait != nil {
+			if werr := sleepCtx(run, c.wait(attempt)); werr != nil {
+				return fmt.Errorf("%w; not retried: %w", err, werr)
+			}
+		}
+		if run.Err() != nil {
+			return fmt.Errorf("%w; not retried: %w", err, run.Err())
+		}
+		changed, verr := recheckImages(ctx, c.src, plan, []string{f.Image}, since)
+		if verr != nil {
+			return fmt.Errorf("%w; not retried, since whether the folder is still the one planned is unknown: %w", err, verr)
+		}
+		if files := changed[f.Image]; len(files) > 0 {
+			return fmt.Errorf("%w; not retried: image %s changed since the plan (%s): %w", err, f.Image, strings.Join(files, ", "), ErrChanged)
+		}
+	}
+}
+
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -197,16 +197,18 @@ var ErrTagNotDeleted = errors.New("a named tag folder was not deleted")
 // checked by [ValidateTagFolderPath] (an image that changed during the run keeps its tags: they are not
 // attempted), then, by [Apply], the digest folders of the images all of whose named tags are gone. A digest folder
 // of an image whose tag deletion failed is kept (image-skipped, wrapping [ErrTagNotDeleted]), since the tag still
-// reaches it. The outcomes of the tag deletions are in plan.TagDeletions.
-func ApplyTagDeletion(ctx context.Context, d Deleter, plan *RepoPlan, concurrency int) *ApplyResult {
+// reaches it. The outcomes of the tag deletions are in plan.TagDeletions. opts apply to the digest folders' deletes,
+// as for Apply (a tag folder's delete whose outcome is unknown is not retried: it fails, and its image keeps its
+// digest folders).
+func ApplyTagDeletion(ctx context.Context, d Deleter, plan *RepoPlan, concurrency int, opts ...ApplyOption) *ApplyResult {
 	for i := range plan.TagDeletions {
 		plan.TagDeletions[i].Outcome, plan.TagDeletions[i].Err = OutcomeNotAttempted, nil
 	}
 	switch {
 	case plan.Err != nil:
-		return Apply(ctx, d, plan, concurrency)
+		return Apply(ctx, d, plan, concurrency, opts...)
 	case !plan.rechecked:
-		return Apply(ctx, d, plan, concurrency)
+		return Apply(ctx, d, plan, concurrency, opts...)
 	}
 	changed := map[string]bool{}
 	for _, img := range plan.Images {
@@ -258,7 +260,7 @@ func ApplyTagDeletion(ctx context.Context, d Deleter, plan *RepoPlan, concurrenc
 		}
 	}
 	plan.updateBytes()
-	return Apply(ctx, d, plan, concurrency)
+	return Apply(ctx, d, plan, concurrency, opts...)
 }
 
 // deleteTagFolder guards and deletes one tag folder.

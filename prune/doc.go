@@ -9,7 +9,9 @@
 //     deletes: a dry run is planning without applying.
 //  2. [Recheck], called just before deleting, lists the manifest files changed since the plan's start and withdraws
 //     the deletions of every image that changed.
-//  3. [Apply] deletes the planned folders, each path checked again by [ValidateFolderPath].
+//  3. [Apply] deletes the planned folders, each path checked again by [ValidateFolderPath]. With [WithImageRecheck]
+//     it re-checks each batch of images just before deleting it (every tag file, whatever its times), and with
+//     [WithDeleteRetries] it retries a deletion whose outcome is unknown only after such a re-check.
 //  4. [NewReport] turns plans and apply results into a [Report] for JSON or text output.
 //
 // # Layout

@@ -187,8 +187,10 @@ func (p *Planner) add(plan *RepoPlan, inv *inventory, f ManifestFile, stampsAfte
 		return err
 	}
 	t := newest(f)
-	if t.After(stampsAfter) {
-		// Recheck compares these files' stamps; every other file it lists again has changed (see stampsAfter).
+	if t.After(stampsAfter) || (manifest && class == classTag) {
+		// Recheck compares these files' stamps; every other file it lists again has changed (see stampsAfter). The
+		// re-check of an image before its deletions lists all its tag files, whatever their times, so every tag's
+		// stamp is kept (tags are few next to digest folders).
 		plan.inventory[fileKey(f.Path, f.Name)] = stampOf(f)
 	}
 	noteNesting(plan, f.Path, f.Name)

@@ -138,7 +138,8 @@ type RepoPlan struct {
 	named func(image, tag string) bool
 
 	rechecked bool
-	// inventory holds how the files that Recheck may list again unchanged were listed: "<folder>/<name>" -> stamp.
+	// inventory holds how the files that Recheck may list again unchanged were listed: "<folder>/<name>" -> stamp;
+	// every tag manifest file is there.
 	inventory map[string]stamp
 	// nested maps each digest folder above a listed file's folder to the first such file.
 	nested      map[string]string

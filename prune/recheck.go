@@ -18,6 +18,10 @@ const RecheckSkew = 5 * time.Minute
 // with a new or changed manifest file: such folders are kept with [ReasonChanged], the image's Changed lists the
 // files, and the byte figures are updated. That is not a failure. Any error fails the whole repository: it is
 // stored in plan.Err, so that Apply deletes nothing there, and returned. On success the plan is marked rechecked.
+//
+// Recheck sees only rows newer than the plan: a tag copied, moved, imported or replicated during the run keeps
+// the source's older times. [Apply] with [WithImageRecheck] compares every tag manifest file of the images it is
+// about to delete from with the inventory, batch by batch, and so catches those too.
 func Recheck(ctx context.Context, src Source, plan *RepoPlan) error {
 	plan.rechecked = false
 	if plan.Err != nil {

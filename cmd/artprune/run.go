@@ -214,9 +214,9 @@ func (s *session) run(ctx context.Context, spec runSpec) *runOutput {
 		ph := s.prog.Start(repo, progress.PhaseDeletes, int64(n))
 		var res *prune.ApplyResult
 		if spec.tags != nil {
-			res = prune.ApplyTagDeletion(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+			res = prune.ApplyTagDeletion(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency, s.applyOptions(src)...)
 		} else {
-			res = prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency)
+			res = prune.Apply(ctx, countingDeleter{Deleter: s.client, phase: ph}, plan, s.flags.concurrency, s.applyOptions(src)...)
 		}
 		ph.Done()
 		out.heals = append(out.heals, s.heal(ctx, plan, res))
