@@ -68,6 +68,8 @@ type inventory struct {
 	seen    map[uint64]int32 // >= 0: files[i]; < 0: others[-i-1]
 	collide map[string]int32
 	others  []otherRow
+	// excludedTags holds the tag folders of images the source left out (ManifestFile.Excluded): folder -> image.
+	excludedTags map[string]string
 }
 
 // otherRow is a listed file outside any tag or digest folder: malformed or ignored. They are rare.
@@ -83,7 +85,7 @@ type imageState struct {
 }
 
 func newInventory() *inventory {
-	return &inventory{byName: map[string]int32{}, seed: maphash.MakeSeed(), seen: map[uint64]int32{}}
+	return &inventory{byName: map[string]int32{}, seed: maphash.MakeSeed(), seen: map[uint64]int32{}, excludedTags: map[string]string{}}
 }
 
 // leafName returns the name of the folder of f: a tag, or "sha256:<hex>".
@@ -178,6 +180,12 @@ func (p *Planner) add(plan *RepoPlan, inv *inventory, f ManifestFile, stampsAfte
 	manifest := class == classTag || class == classDigest
 	if manifest && f.Name != ManifestName && f.Name != ListManifestName {
 		manifest = false
+	}
+	if f.Excluded {
+		if manifest && class == classTag {
+			inv.excludedTags[f.Path] = image
+		}
+		return nil
 	}
 	next := int32(len(inv.files))
 	if !manifest {

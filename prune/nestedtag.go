@@ -15,7 +15,10 @@ var ErrTagFolderImage = errors.New("image folder is also a tag folder")
 // depends on what lies below it is not something the listing shows. Nothing in such an image is read, judged or
 // deleted; the parent image is judged as usual (its tag folder is a root). It runs once the listing is finished.
 func (inv *inventory) markTagFolderImages() {
-	tagFolders := make(map[string]string) // tag folder path -> its image
+	tagFolders := make(map[string]string, len(inv.excludedTags)) // tag folder path -> its image
+	for folder, image := range inv.excludedTags {
+		tagFolders[folder] = image
+	}
 	hasDigest := make([]bool, len(inv.images))
 	for i := range inv.files {
 		f := &inv.files[i]
@@ -38,8 +41,8 @@ func (inv *inventory) markTagFolderImages() {
 				continue
 			}
 			img.errs = append(img.errs, fmt.Errorf("image %s: the folder %s is also the tag %q of image %s, so a digest folder "+
-				"below it may belong to that tag; nothing in image %s is deleted (move or delete the tag, or exclude the image "+
-				"with --exclude-image to silence this): %w", img.name, d, d[len(parent)+1:], parent, img.name, ErrTagFolderImage))
+				"below it may belong to that tag; nothing in image %s is deleted (move or delete the tag, or exclude image %s "+
+				"with --exclude-image to silence this): %w", img.name, d, d[len(parent)+1:], parent, img.name, img.name, ErrTagFolderImage))
 			break
 		}
 	}

@@ -29,6 +29,11 @@ type ManifestFile struct {
 	// Pulled is set by a source that found the file downloaded recently, locally or through another Artifactory
 	// (artprune's --keep-pulled-within): the planner keeps its digest folder as a root, with [ReasonPulled].
 	Pulled bool
+	// Excluded is set by a source that leaves this file's image out of the run (artprune's --include-image and
+	// --exclude-image): the planner neither reads, judges nor deletes anything of it, but still notes a tag folder
+	// of it, since an image whose folder lies in another image's tag folder must be skipped whether or not that
+	// other image is judged (see ErrTagFolderImage).
+	Excluded bool
 }
 
 // File is any file inside a folder, for the bytes report.

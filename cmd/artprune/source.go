@@ -124,7 +124,8 @@ func (s *runSource) Manifests(ctx context.Context, repo string, fn func(prune.Ma
 		inv.Add(1)
 		if image, ok := filterableImage(f.Path); ok && s.images.active() && !s.images.judged(image) {
 			excluded[image] = true
-			return nil
+			f.Excluded = true // the planner only notes its tag folders (an image nested in one is skipped)
+			return fn(f)
 		}
 		if s.capture { // digest folders for the plan's folders, tag folders for artprune delete's tags
 			evidence[f.Path] = append(evidence[f.Path], planfile.Manifest{Name: f.Name, SHA256: f.SHA256})

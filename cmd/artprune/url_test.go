@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/artprune/artprune/artifactory/artifactorytest"
 )
 
 // TestPlatformAndArtifactoryURLs: JF_URL (and --url) may be the JFrog Platform URL, as JFrog's own tools take it,
@@ -151,5 +154,30 @@ func TestGuideMessagesSayWhatToDo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImageFiltersDoNotHideATagFolder: excluding an image does not hide that one of its tag folders holds another
+// image; that nested image is still skipped (fail closed), not judged as if the tag folder were not there.
+func TestImageFiltersDoNotHideATagFolder(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	p := artifactorytest.NewPusher(srv.Store(), "docker-local", 7)
+	p.At = srv.Clock().Now().Add(-30 * 24 * time.Hour)
+	if _, err := p.PushManifest("team/app", "v1", p.NewImage(100)); err != nil { // tag v1 of team/app
+		t.Fatal(err)
+	}
+	inner, err := p.PushManifest("team/app/v1", "", p.NewImage(200)) // a digest folder of image team/app/v1
+	if err != nil {
+		t.Fatal(err)
+	}
+	innerFolder := "docker-local/team/app/v1/" + string(inner.Digest)
+	for _, filter := range [][]string{{"--exclude-image", "team/app"}, {"--include-image", "team/app/*"}} {
+		res := runCLI(t, env(srv), append([]string{"prune", "--repo", "docker-local", "--delete", "-o", "json"}, filter...)...)
+		if _, ok := srv.Store().Get("docker-local", strings.TrimPrefix(innerFolder, "docker-local/")+"/manifest.json"); !ok {
+			t.Fatalf("%v: %s was deleted, although it lies in the tag folder v1 of team/app\n%s", filter, innerFolder, res.stderr)
+		}
+		if res.code != ExitFailure || !strings.Contains(res.stdout, "image-skipped") || !strings.Contains(res.stdout, "also the tag") {
+			t.Errorf("%v: exit %d, want %d with team/app/v1 skipped:\n%s", filter, res.code, ExitFailure, res.stdout)
+		}
 	}
 }
