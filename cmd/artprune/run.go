@@ -15,8 +15,8 @@ import (
 
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/internal/metrics"
-	"github.com/artprune/artprune/internal/planfile"
-	"github.com/artprune/artprune/internal/progress"
+	"github.com/artprune/artprune/planfile"
+	"github.com/artprune/artprune/progress"
 	"github.com/artprune/artprune/prune"
 )
 

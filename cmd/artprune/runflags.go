@@ -14,7 +14,7 @@ import (
 
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/internal/config"
-	"github.com/artprune/artprune/internal/progress"
+	"github.com/artprune/artprune/progress"
 	"github.com/artprune/artprune/prune"
 )
 

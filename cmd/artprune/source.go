@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/artprune/artprune/internal/planfile"
-	"github.com/artprune/artprune/internal/progress"
+	"github.com/artprune/artprune/planfile"
+	"github.com/artprune/artprune/progress"
 	"github.com/artprune/artprune/prune"
 )
 
