@@ -121,7 +121,7 @@ type Result struct {
 }
 
 // OptionsError is Result.Err for options that cannot run (a bad image glob or keep property, an approved plan
-// made against another Artifactory).
+// made against another Artifactory, or a plan of artprune delete without its tags, or the other way round).
 type OptionsError struct{ Err error }
 
 func (e *OptionsError) Error() string { return e.Err.Error() }
@@ -188,8 +188,15 @@ func (r *runner) prepare(ctx context.Context) error {
 	if r.images, err = NewImageFilter(r.opts.IncludeImages, r.opts.ExcludeImages); err != nil {
 		return &OptionsError{err}
 	}
-	if a := r.opts.Approved; a != nil && a.URL != r.client.BaseURL() {
-		return &OptionsError{fmt.Errorf("the plan was made against %s, not %s: apply it to the same Artifactory", a.URL, r.client.BaseURL())}
+	if a := r.opts.Approved; a != nil {
+		switch {
+		case a.URL != r.client.BaseURL():
+			return &OptionsError{fmt.Errorf("the plan was made against %s, not %s: apply it to the same Artifactory", a.URL, r.client.BaseURL())}
+		case len(a.DeleteTags) > 0 && r.opts.Tags == nil:
+			return &OptionsError{errors.New("the approved plan deletes tags (a plan of artprune delete): apply it with its tags (run.OptionsFromPlan)")}
+		case len(a.DeleteTags) == 0 && r.opts.Tags != nil:
+			return &OptionsError{errors.New("the approved plan deletes no tags (a plan of artprune plan): apply it without Tags")}
+		}
 	}
 	_, err = r.client.Server(ctx)
 	return err
