@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"time"
 
+	"github.com/artprune/artprune/internal/atomicfile"
 	"github.com/artprune/artprune/prune"
 )
 
@@ -242,20 +242,10 @@ func WriteFile(path string, p *Plan) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".artprune-plan-*")
-	if err != nil {
+	return atomicfile.Write(path, ".artprune-plan-", func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
 
 // Index returns the folders of repo by path.

@@ -2,11 +2,11 @@ package main
 
 import (
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/artprune/artprune/internal/atomicfile"
 
 	"github.com/artprune/artprune/run"
 )
@@ -67,25 +67,5 @@ func (o *pruneOptions) run(cmd *cobra.Command, getenv func(string) string) error
 
 // writeFileAtomically writes path through a temporary file renamed over it: a reader never sees half of it.
 func writeFileAtomically(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".artprune-tmp-*")
-	if err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
+	return atomicfile.Write(path, ".artprune-tmp-", write)
 }
