@@ -23,7 +23,9 @@ func DefaultChecks() []Check {
 		{Name: "complete-listing", Run: checkCompleteListing},
 		{Name: "aql-concurrency", Run: checkConcurrency},
 		{Name: "referrers-api", Run: checkReferrers},
+		{Name: "trash-can", Run: checkTrashCan},
 		{Name: "scratch-push-layout", Scratch: true, Run: checkScratchLayout},
+		{Name: "scratch-trash-restore", Scratch: true, Run: checkScratchTrash},
 	}
 }
 

@@ -54,15 +54,17 @@ func statuses(rep doctor.Report) map[string]doctor.Status {
 // TestDoctorOnEveryEdition runs every check, the scratch ones included, against each emulator edition as an
 // admin: everything artprune needs holds (exit 0 in the CLI), and the report names what differs.
 func TestDoctorOnEveryEdition(t *testing.T) {
+	proOnlyTrashAPI := map[string]bool{"trash-can": true, "scratch-trash-restore": true}
 	tests := []struct {
 		edition  artifactorytest.Edition
 		sorts    bool
-		sortSays string // in the aql-sort check's finding
+		sortSays string          // in the aql-sort check's finding
+		warn     map[string]bool // checks that warn on this edition: what differs from pro
 	}{
-		{artifactorytest.EditionPro, true, "AQL sorts"},
-		{artifactorytest.EditionJCR, false, "Sorting is not supported"},
-		{artifactorytest.EditionOSS, false, "Sorting is not supported"},
-		{artifactorytest.EditionSaaS, true, "AQL sorts"},
+		{artifactorytest.EditionPro, true, "AQL sorts", nil},
+		{artifactorytest.EditionJCR, false, "Sorting is not supported", proOnlyTrashAPI},
+		{artifactorytest.EditionOSS, false, "Sorting is not supported", proOnlyTrashAPI},
+		{artifactorytest.EditionSaaS, true, "AQL sorts", map[string]bool{"trash-can": true}}, // no api/system/configuration
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.edition), func(t *testing.T) {
@@ -78,8 +80,12 @@ func TestDoctorOnEveryEdition(t *testing.T) {
 				t.Fatalf("doctor fails on %s:\n%s", tt.edition, text.String())
 			}
 			for name, st := range statuses(rep) {
-				if st != doctor.StatusOK {
-					t.Errorf("%s: %s, want ok\n%s", name, st, text.String())
+				want := doctor.StatusOK
+				if tt.warn[name] {
+					want = doctor.StatusWarn
+				}
+				if st != want {
+					t.Errorf("%s: %s, want %s\n%s", name, st, want, text.String())
 				}
 			}
 			if rep.Server.Sorts != tt.sorts || !rep.Server.Admin {
@@ -148,5 +154,41 @@ func TestDoctorAgainstRealServer(t *testing.T) {
 	t.Log("\n" + text.String())
 	if !rep.OK() {
 		t.Errorf("artprune's assumptions do not all hold on %s", url)
+	}
+}
+
+// TestDoctorTrashCanStates: the Trash Can checks say when deletions cannot be undone: disabled, or without the
+// restore API; both are warnings (artprune still works, permanently), never a pass that promises a restore.
+func TestDoctorTrashCanStates(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		trash        artifactorytest.TrashConfig
+		config, push doctor.Status
+		says         string
+	}{
+		{"enabled", artifactorytest.TrashConfig{Enabled: true, RetentionDays: 3}, doctor.StatusOK, doctor.StatusOK, "kept 3 days"},
+		{"disabled", artifactorytest.TrashConfig{Enabled: false}, doctor.StatusWarn, doctor.StatusWarn, "disabled"},
+		{"no restore API", artifactorytest.TrashConfig{Enabled: true, RetentionDays: 14, NoAPI: true}, doctor.StatusOK, doctor.StatusWarn, "kept 14 days"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := emulator(t, artifactorytest.EditionPro, artifactorytest.WithTrash(tc.trash))
+			rep, err := doctor.Run(context.Background(), doctor.Env{Client: client(t, srv.ArtifactoryURL(), token), Scratch: "docker-scratch"},
+				doctor.DefaultChecks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text bytes.Buffer
+			_ = rep.WriteText(&text)
+			st := statuses(rep)
+			if st["trash-can"] != tc.config || st["scratch-trash-restore"] != tc.push || !strings.Contains(text.String(), tc.says) {
+				t.Errorf("trash-can %s (want %s), scratch-trash-restore %s (want %s), want %q in:\n%s",
+					st["trash-can"], tc.config, st["scratch-trash-restore"], tc.push, tc.says, text.String())
+			}
+			for it := range srv.Store().Items() {
+				if strings.Contains(it.FullPath(), "artprune-doctor") && it.Repo == "docker-scratch" {
+					t.Errorf("doctor left %s/%s behind", it.Repo, it.FullPath())
+				}
+			}
+		})
 	}
 }

@@ -45,8 +45,11 @@ const (
 
 // RestoreItem is one folder to bring back, and then what happened to it.
 type RestoreItem struct {
-	Repo    string         `json:"repo"`
-	Path    string         `json:"path"`
+	Repo string `json:"repo"`
+	Path string `json:"path"`
+	// Tag is true for a tag folder that artprune delete deleted (the report's deleted_tags); false for a digest
+	// folder.
+	Tag     bool           `json:"tag,omitempty"`
 	Outcome RestoreOutcome `json:"outcome"`
 	Error   string         `json:"error,omitempty"`
 }
@@ -74,8 +77,8 @@ func (r *RestoreReport) OK() bool {
 	return true
 }
 
-// DeletedFolders reads a JSON report of artprune prune or apply and returns the folders it lists as deleted
-// (outcome "deleted"), sorted. A dry-run report, a report of another kind or an unknown schema version is an error.
+// DeletedFolders reads a JSON report of artprune prune, apply or delete and returns the folders it lists as
+// deleted (outcome "deleted"): the digest folders, sorted, then the tag folders of artprune delete, sorted. A dry-run report, a report of another kind or an unknown schema version is an error.
 func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
 	var rep struct {
 		SchemaVersion *int `json:"schema_version"`
@@ -86,6 +89,10 @@ func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
 				Path    string `json:"path"`
 				Outcome string `json:"outcome"`
 			} `json:"deletions"`
+			DeletedTags []struct {
+				Path    string `json:"path"`
+				Outcome string `json:"outcome"`
+			} `json:"deleted_tags"`
 		} `json:"repositories"`
 	}
 	dec := json.NewDecoder(io.LimitReader(r, 4<<30))
@@ -107,8 +114,16 @@ func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
 				out = append(out, RestoreItem{Repo: repo.Repo, Path: d.Path})
 			}
 		}
+		for _, d := range repo.DeletedTags {
+			if Outcome(d.Outcome) == OutcomeDeleted {
+				out = append(out, RestoreItem{Repo: repo.Repo, Path: d.Path, Tag: true})
+			}
+		}
 	}
-	sort.Slice(out, func(i, j int) bool {
+	sort.Slice(out, func(i, j int) bool { // digest folders before tags: a tag comes back after what it references
+		if out[i].Tag != out[j].Tag {
+			return !out[i].Tag
+		}
 		if out[i].Repo != out[j].Repo {
 			return out[i].Repo < out[j].Repo
 		}
@@ -119,37 +134,48 @@ func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
 
 // RestoreFolders brings each folder back from the Trash Can to where it was, concurrency at a time. A folder whose
 // path exists again is never overwritten, and one the Trash Can does not hold is reported; with dryRun nothing is
-// restored. Every path is first checked with [ValidateFolderPath]: a report is input, and only digest folders
-// are restored. A restore that fails is looked up again, since a lost answer may hide one that worked.
+// restored. Every path is first checked with [ValidateFolderPath], or [ValidateTagFolderPath] for a tag: a report
+// is input, and only the folders artprune deletes are restored. Digest folders come back before tags. A restore that fails is looked up again, since a lost answer may hide one that worked.
 func RestoreFolders(ctx context.Context, r Restorer, items []RestoreItem, dryRun bool, concurrency int) *RestoreReport {
 	rep := &RestoreReport{SchemaVersion: RestoreReportSchemaVersion, DryRun: dryRun, Folders: make([]RestoreItem, len(items)),
 		Counts: map[RestoreOutcome]int{}}
 	copy(rep.Folders, items)
 	concurrency = max(concurrency, 1)
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
-	for i := range rep.Folders {
-		it := &rep.Folders[i]
-		if ctx.Err() != nil {
-			it.Outcome, it.Error = RestoreFailed, "not attempted: "+ctx.Err().Error()
-			continue
+	// Digest folders first, then tags, so that no restored tag points at a folder not yet back.
+	for _, tags := range []bool{false, true} {
+		sem := make(chan struct{}, concurrency)
+		var wg sync.WaitGroup
+		for i := range rep.Folders {
+			it := &rep.Folders[i]
+			if it.Tag != tags {
+				continue
+			}
+			if ctx.Err() != nil {
+				it.Outcome, it.Error = RestoreFailed, "not attempted: "+ctx.Err().Error()
+				continue
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				it.Outcome, it.Error = restoreOne(ctx, r, *it, dryRun)
+			}()
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			it.Outcome, it.Error = restoreOne(ctx, r, it.Repo, it.Path, dryRun)
-		}()
+		wg.Wait()
 	}
-	wg.Wait()
 	for _, f := range rep.Folders {
 		rep.Counts[f.Outcome]++
 	}
 	return rep
 }
 
-func restoreOne(ctx context.Context, r Restorer, repo, path string, dryRun bool) (RestoreOutcome, string) {
-	if err := ValidateFolderPath(repo, path); err != nil {
+func restoreOne(ctx context.Context, r Restorer, it RestoreItem, dryRun bool) (RestoreOutcome, string) {
+	repo, path := it.Repo, it.Path
+	if it.Tag {
+		if err := ValidateTagFolderPath(repo, path); err != nil {
+			return RestoreFailed, "not a tag folder artprune delete deletes: " + err.Error()
+		}
+	} else if err := ValidateFolderPath(repo, path); err != nil {
 		return RestoreFailed, "not a digest folder artprune deletes: " + err.Error()
 	}
 	exists, err := r.Exists(ctx, repo, path)

@@ -171,3 +171,40 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreUndoesADelete: artprune restore on the report of artprune delete brings back the deleted tags and
+// the digest folders that went with them, and the repository holds exactly what it held: every path, checksum and
+// property.
+func TestRestoreUndoesADelete(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := repoState(t, srv, "docker-local")
+	report := filepath.Join(t.TempDir(), "report.json")
+	del := runCLI(t, env(srv), "delete", "docker-local/my-image:latest", "--delete", "--report", report)
+	if del.code != ExitOK {
+		t.Fatalf("delete --delete: exit %d\n%s\n%s", del.code, del.stdout, del.stderr)
+	}
+	if _, ok := srv.Store().Get("docker-local", "my-image/latest/list.manifest.json"); ok {
+		t.Fatal("the tag was not deleted")
+	}
+	items, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := prune.DeletedFolders(strings.NewReader(string(items)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) < 2 || !deleted[len(deleted)-1].Tag || deleted[len(deleted)-1].Path != "my-image/latest" || deleted[0].Tag {
+		t.Fatalf("the report lists %+v, want digest folders first and the tag my-image/latest last", deleted)
+	}
+	res := runCLI(t, env(srv), "restore", report)
+	if res.code != ExitOK {
+		t.Fatalf("restore: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "restored       docker-local/my-image/latest") {
+		t.Errorf("the restore does not name the tag:\n%s", res.stdout)
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("after restore the repository differs:\n got %v\nwant %v", after, before)
+	}
+}

@@ -24,9 +24,10 @@ func newRestoreCmd(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore REPORT.json",
 		Short: "Undo a run: bring the folders its report lists as deleted back from the Trash Can",
-		Long: `restore reads the JSON report of an artprune prune or apply run (--report FILE, or -o json) and moves every folder
-it lists as deleted back from Artifactory's Trash Can to where it was, with its files and properties. It needs an
-admin (Artifactory's restore API does), and Artifactory Pro or above.
+		Long: `restore reads the JSON report of an artprune prune, apply or delete run (--report FILE, or -o json) and moves
+every folder it lists as deleted back from Artifactory's Trash Can to where it was, with its files and properties:
+the digest folders first, then the tag folders artprune delete deleted. It needs an admin (Artifactory's restore API
+does), and Artifactory Pro or above.
 
 A folder whose path exists again (pushed since the run) is never overwritten: it is reported. A folder the Trash
 Can no longer holds (its retention expired, it was emptied, or the Trash Can was disabled) is reported. The exit

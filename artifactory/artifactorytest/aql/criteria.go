@@ -249,19 +249,9 @@ func (p *parser) timeFieldNode(f fieldID, op cmpOp, opTok token, v value) (node,
 		p.rels = append(p.rels, rt)
 		return &relNode{f: f, idx: len(p.rels) - 1, last: op == opLast}, nil
 	}
-	var ms int64
-	if v.tok.kind == tokNumber {
-		n, ok := parseIntValue(v.text())
-		if !ok {
-			return nil, badRequest("Invalid date value %q for field %q", v.text(), name)
-		}
-		ms = n
-	} else {
-		t, ok := parseTimeValue(v.text())
-		if !ok {
-			return nil, badRequest("Invalid date value %q for field %q: expected ISO-8601, e.g. 2021-05-03T15:47:24.310Z", v.text(), name)
-		}
-		ms = truncMillis(t)
+	ms, err := dateMillis(v, name)
+	if err != nil {
+		return nil, err
 	}
 	return &timeNode{f: f, op: op, ms: ms}, nil
 }

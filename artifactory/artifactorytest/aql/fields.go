@@ -194,3 +194,19 @@ func parseIntValue(s string) (int64, bool) {
 
 // truncMillis drops sub-millisecond precision: Artifactory stores times in milliseconds.
 func truncMillis(t time.Time) int64 { return t.UnixMilli() }
+
+// dateMillis reads the value of a date criterion on field name, as AQL takes it: epoch milliseconds, or ISO-8601.
+func dateMillis(v value, name string) (int64, *Error) {
+	if v.tok.kind == tokNumber {
+		n, ok := parseIntValue(v.text())
+		if !ok {
+			return 0, badRequest("Invalid date value %q for field %q", v.text(), name)
+		}
+		return n, nil
+	}
+	t, ok := parseTimeValue(v.text())
+	if !ok {
+		return 0, badRequest("Invalid date value %q for field %q: expected ISO-8601, e.g. 2021-05-03T15:47:24.310Z", v.text(), name)
+	}
+	return truncMillis(t), nil
+}

@@ -209,19 +209,9 @@ func (p *parser) statNode(f statField, op cmpOp, opTok token, v value) (node, *E
 			return fv.t.Before(c.edges[idx])
 		}}, nil
 	}
-	var ms int64
-	if v.tok.kind == tokNumber {
-		n, ok := parseIntValue(v.text())
-		if !ok {
-			return nil, badRequest("Invalid date value %q for field %q", v.text(), name)
-		}
-		ms = n
-	} else {
-		t, ok := parseTimeValue(v.text())
-		if !ok {
-			return nil, badRequest("Invalid date value %q for field %q: expected ISO-8601, e.g. 2021-05-03T15:47:24.310Z", v.text(), name)
-		}
-		ms = truncMillis(t)
+	ms, err := dateMillis(v, name)
+	if err != nil {
+		return nil, err
 	}
 	return &statNode{f: f, onNull: onNull, test: func(_ *evalCtx, fv *fieldVal) bool { return op.holds(cmp64(truncMillis(fv.t), ms)) }}, nil
 }
