@@ -11,7 +11,7 @@
 // deleted. The [Result] holds every plan and outcome; [prune.WriteReportJSON] and [prune.WriteReportText] turn it
 // into artprune's report with [Result.ReportOptions], and [Result.PlanFile] into a plan file for approval.
 //
-// [Restore] brings the folders a run's report lists as deleted back from the Trash Can.
+// [Restore] brings the folders (and tags) a run's report lists as deleted back from the Trash Can.
 //
 // The package prints nothing and never exits: it logs through [Options.Logger] (discarded when nil), shows progress
 // through [Options.Progress], and returns its failures in the result, as the report shows them: a repository that

@@ -19,9 +19,10 @@ type RestoreOptions struct {
 	Logger *slog.Logger
 }
 
-// Restore moves every folder of items (a run's deletions, read from its JSON report with [prune.DeletedFolders])
-// back from the Trash Can to where it was. It never overwrites a folder that exists again; every folder that
-// does not come back is in the report with why. It needs an admin and Artifactory Pro or above.
+// Restore moves every folder of items (a run's deletions, read from its JSON report with [prune.DeletedFolders]:
+// digest folders, and the tag folders of a tag deletion, which come back after them) back from the Trash Can to
+// where it was. It never overwrites a folder that exists again; every folder that does not come back is in the
+// report with why. It needs an admin and Artifactory Pro or above.
 func Restore(ctx context.Context, client *artifactory.Client, items []prune.RestoreItem, opts RestoreOptions) *prune.RestoreReport {
 	log := opts.Logger
 	if log == nil {
