@@ -248,6 +248,15 @@ func WriteFile(path string, p *Plan) error {
 	})
 }
 
+// CheckURL refuses to apply p through an Artifactory other than the one it was made against, whose base URL is
+// baseURL.
+func (p *Plan) CheckURL(baseURL string) error {
+	if p.URL != baseURL {
+		return fmt.Errorf("the plan was made against %s, not %s: apply it to the same Artifactory", p.URL, baseURL)
+	}
+	return nil
+}
+
 // Index returns the folders of repo by path.
 func (p *Plan) Index(repo string) map[string]Folder {
 	out := map[string]Folder{}

@@ -189,9 +189,10 @@ func (r *runner) prepare(ctx context.Context) error {
 		return &OptionsError{err}
 	}
 	if a := r.opts.Approved; a != nil {
+		if err := a.CheckURL(r.client.BaseURL()); err != nil {
+			return &OptionsError{err}
+		}
 		switch {
-		case a.URL != r.client.BaseURL():
-			return &OptionsError{fmt.Errorf("the plan was made against %s, not %s: apply it to the same Artifactory", a.URL, r.client.BaseURL())}
 		case len(a.DeleteTags) > 0 && r.opts.Tags == nil:
 			return &OptionsError{errors.New("the approved plan deletes tags (a plan of artprune delete): apply it with its tags (run.OptionsFromPlan)")}
 		case len(a.DeleteTags) == 0 && r.opts.Tags != nil:
@@ -287,6 +288,28 @@ func (r *runner) run(ctx context.Context, out *Result) {
 		r.observeTrash(ctx, out.Trash, res)
 		r.markTrashed(ctx, out.Trash, res)
 		out.Applied = append(out.Applied, res)
+	}
+	if spec.Tags != nil && spec.Approved == nil {
+		r.warnUnmatched(out.Plans)
+	}
+}
+
+// warnUnmatched warns of each tag pattern of a tag deletion that matched no tag of its repository (a repository
+// that failed says why itself).
+func (r *runner) warnUnmatched(plans []*prune.RepoPlan) {
+	for _, plan := range plans {
+		if plan.Err != nil {
+			continue
+		}
+		for _, p := range r.opts.Tags[plan.Repo] {
+			matched := false
+			for _, td := range plan.TagDeletions {
+				matched = matched || p.Match(td.Image, td.Tag)
+			}
+			if !matched {
+				r.log.Warn("no tag matches", "repo", plan.Repo, "tag", p.String())
+			}
+		}
 	}
 }
 

@@ -108,20 +108,6 @@ func (o *deleteOptions) run(cmd *cobra.Command, getenv func(string) string, args
 	}
 	ctx := cmd.Context()
 	out := s.run(ctx, run.Options{Delete: o.delete, Tags: tags, Evidence: o.out != ""})
-	for _, plan := range out.Plans {
-		if plan.Err != nil {
-			continue
-		}
-		for _, p := range tags[plan.Repo] {
-			matched := false
-			for _, td := range plan.TagDeletions {
-				matched = matched || p.Match(td.Image, td.Tag)
-			}
-			if !matched {
-				s.log.Warn("no tag matches", "repo", plan.Repo, "tag", p.String())
-			}
-		}
-	}
 	s.closeProgress()
 	if o.out != "" && out.Err == nil && ctx.Err() == nil {
 		ver, _, _ := buildVersion()

@@ -144,7 +144,7 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	}
 	ro := run.OptionsFromPlan(pl)
 	sel := selection{keepProperty: ro.KeepProperty, includes: ro.IncludeImages, excludes: ro.ExcludeImages,
-		minAge: ro.MinAge, pulledWithin: ro.KeepPulledWithin, planURL: pl.URL}
+		minAge: ro.MinAge, pulledWithin: ro.KeepPulledWithin, plan: pl}
 	s, err := o.open(cmd, getenv, sel)
 	if err != nil {
 		return err

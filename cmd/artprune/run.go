@@ -63,9 +63,11 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 		return nil, err
 	}
 	s.client = client
-	if sel.planURL != "" && sel.planURL != client.BaseURL() {
-		s.closeProgress()
-		return nil, usageErrorf("the plan was made against %s, not %s: apply it to the same Artifactory", sel.planURL, client.BaseURL())
+	if sel.plan != nil {
+		if err := sel.plan.CheckURL(client.BaseURL()); err != nil {
+			s.closeProgress()
+			return nil, usageError{err}
+		}
 	}
 	if _, err = client.Server(ctx); err != nil { // the edition, found once: the runs' reports show it
 		s.closeProgress()

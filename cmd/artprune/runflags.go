@@ -14,6 +14,7 @@ import (
 
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/internal/config"
+	"github.com/artprune/artprune/planfile"
 	"github.com/artprune/artprune/progress"
 	"github.com/artprune/artprune/prune"
 	"github.com/artprune/artprune/run"
@@ -106,8 +107,8 @@ type selection struct {
 	includes, excludes     []string
 	keepProperty           string
 	minAge                 time.Duration
-	pulledWithin           time.Duration // 0: off
-	planURL                string        // apply: the plan's URL, which the connection must match
+	pulledWithin           time.Duration  // 0: off
+	plan                   *planfile.Plan // apply: the plan, whose URL the connection must match
 	requireExplicitRepoArg bool
 }
 
