@@ -15,6 +15,8 @@ type RestoreOptions struct {
 	DryRun bool
 	// Concurrency is the number of restores in flight at once; zero means [DefaultConcurrency].
 	Concurrency int
+	// Report, when not empty, names the report items were read from, for the log.
+	Report string
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
 }
@@ -31,6 +33,11 @@ func Restore(ctx context.Context, client *artifactory.Client, items []prune.Rest
 	if st, err := client.TrashStatus(ctx); err == nil && st.Known && !st.Enabled {
 		log.Warn("the Trash Can is disabled on this Artifactory: folders deleted while it was disabled cannot be restored")
 	}
+	attrs := []any{"folders", len(items), "dry_run", opts.DryRun}
+	if opts.Report != "" {
+		attrs = append([]any{"report", opts.Report}, attrs...)
+	}
+	log.Info("restoring", attrs...)
 	rep := prune.RestoreFolders(ctx, client, items, opts.DryRun, cmp.Or(opts.Concurrency, DefaultConcurrency))
 	for _, it := range rep.Folders {
 		if it.Outcome != prune.RestoreRestored && it.Outcome != prune.RestoreWouldRestore {

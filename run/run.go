@@ -79,6 +79,11 @@ type Options struct {
 // OptionsFromPlan returns the options that apply the approved plan pl: its repositories, judged again with its
 // grace period, keep property, --keep-pulled-within window and image filters, deleting only what it approved (and,
 // for a plan of artprune delete, with exactly its tags). The caller adds Concurrency, Logger and the like.
+//
+// Nothing authenticates a plan file, and OptionsFromPlan does not judge it: artprune apply refuses a plan whose
+// pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) are not confirmed on its command line, and a plan of
+// artprune delete whose pl.DeleteTags are not given again; an embedding program should decide the same before
+// it runs these options.
 func OptionsFromPlan(pl *planfile.Plan) Options {
 	o := Options{KeepProperty: pl.KeepProperty, IncludeImages: pl.IncludeImages, ExcludeImages: pl.ExcludeImages,
 		MinAge: pl.MinAge(), KeepPulledWithin: pl.KeepPulledWithin(), Delete: true, Approved: pl}

@@ -71,8 +71,7 @@ func (o *restoreOptions) run(cmd *cobra.Command, getenv func(string) string, pat
 	if err != nil {
 		return err
 	}
-	s.log.Info("restoring", "report", path, "folders", len(items), "dry_run", o.dryRun)
-	rep := run.Restore(ctx, s.client, items, run.RestoreOptions{DryRun: o.dryRun, Concurrency: o.concurrency, Logger: s.log})
+	rep := run.Restore(ctx, s.client, items, run.RestoreOptions{DryRun: o.dryRun, Concurrency: o.concurrency, Report: path, Logger: s.log})
 	if o.reportFile != "" {
 		if err := writeFileAtomically(o.reportFile, func(w io.Writer) error { return writeRestoreJSON(w, rep) }); err != nil {
 			return fmt.Errorf("write the restore report: %w", err)
