@@ -98,4 +98,4 @@ bench-scale: build
 ## apply's approval step (300,000 approved against 1,000,000 planned, and the old quadratic matching at 10k)
 bench-go:
 	$(GO) test -run='^$$' -bench='^BenchmarkPlan$$' -benchmem ./prune
-	$(GO) test -run='^$$' -bench='^BenchmarkApprove$$' -benchmem -benchtime=3x ./internal/planfile
+	$(GO) test -run='^$$' -bench='^BenchmarkApprove$$' -benchmem -benchtime=3x ./planfile

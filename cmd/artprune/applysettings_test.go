@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
-	"github.com/artprune/artprune/internal/planfile"
+	"github.com/artprune/artprune/planfile"
 )
 
 // TestApplyRefusesWeakenedPlanSettings: a plan file edited to weaken its settings (keep property off or changed, a

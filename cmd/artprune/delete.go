@@ -8,8 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/artprune/artprune/internal/planfile"
+	"github.com/artprune/artprune/planfile"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
 // deleteOptions are the flags of "artprune delete".
@@ -106,120 +107,17 @@ func (o *deleteOptions) run(cmd *cobra.Command, getenv func(string) string, args
 		return usageErrorf("--keep-pulled-within must not be negative (0 turns it off)")
 	}
 	ctx := cmd.Context()
-	out := s.run(ctx, runSpec{delete: o.delete, tags: tags, capture: o.out != ""})
-	for _, plan := range out.plans {
-		if plan.Err != nil {
-			continue
-		}
-		for _, p := range tags[plan.Repo] {
-			matched := false
-			for _, td := range plan.TagDeletions {
-				matched = matched || p.Match(td.Image, td.Tag)
-			}
-			if !matched {
-				s.log.Warn("no tag matches", "repo", plan.Repo, "tag", p.String())
-			}
-		}
-	}
+	out := s.run(ctx, run.Options{Delete: o.delete, Tags: tags, Evidence: o.out != ""})
 	s.closeProgress()
-	if o.out != "" && out.err == nil && ctx.Err() == nil {
-		pl := buildTagPlan(s, out, args)
+	if o.out != "" && out.Err == nil && ctx.Err() == nil {
+		ver, _, _ := buildVersion()
+		pl := out.TagPlanFile(ver, args)
 		if err := planfile.WriteFile(o.out, pl); err != nil {
 			return fmt.Errorf("write the plan: %w", err)
 		}
 		s.log.Info("plan written", "file", o.out, "repositories", len(pl.Repositories))
 	}
 	return s.publish(ctx, cmd.OutOrStdout(), out)
-}
-
-// buildTagPlan turns a dry run of artprune delete into a plan file: the digest folders as a prune plan holds them,
-// and the tag folders with the manifests they hold.
-func buildTagPlan(s *session, out *runOutput, args []string) *planfile.Plan {
-	pl := buildPlan(s, out)
-	pl.DeleteTags = slices.Clone(args)
-	byRepo := map[string]*prune.RepoPlan{}
-	for _, plan := range out.plans {
-		byRepo[plan.Repo] = plan
-	}
-	for i := range pl.Repositories {
-		r := &pl.Repositories[i]
-		for j := range r.Folders {
-			r.Folders[j].Reason = planfile.ReasonOnlyNamedTags
-		}
-		plan := byRepo[r.Repo]
-		if plan == nil || r.Error != "" {
-			continue
-		}
-		ev := out.evidence[r.Repo]
-		for _, td := range plan.TagDeletions {
-			ms := ev[td.Path]
-			if len(ms) == 0 {
-				s.log.Error("no manifest evidence for a tag to delete; its image is left out of the plan", "repo", r.Repo, "tag", td.Path)
-				r.Folders = slices.DeleteFunc(r.Folders, func(f planfile.Folder) bool { return f.Image == td.Image })
-				continue
-			}
-			r.Tags = append(r.Tags, planfile.Tag{Path: td.Path, Manifests: slices.Clone(ms)})
-		}
-	}
-	return pl
-}
-
-// tagPlanPatterns returns the exact tags an approved plan of artprune delete deletes, per repository: apply judges
-// again with those, not with the plan's globs, so that a tag pushed since that a glob matches is a root again.
-func tagPlanPatterns(pl *planfile.Plan) map[string][]prune.TagPattern {
-	out := map[string][]prune.TagPattern{}
-	for _, r := range pl.Repositories {
-		if r.Error != "" {
-			continue
-		}
-		out[r.Repo] = []prune.TagPattern{}
-		for _, tg := range r.Tags {
-			i := strings.LastIndexByte(tg.Path, '/')
-			out[r.Repo] = append(out[r.Repo], prune.TagPattern{Image: tg.Path[:i], Tag: tg.Path[i+1:]})
-		}
-	}
-	return out
-}
-
-// approveTags withdraws the tag deletions of every image one of whose tags differs from its approved evidence (and
-// with them the image's digest deletions), and lists the approved tags that will not be deleted in plan.NotApplied.
-func approveTags(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
-	var tags []planfile.Tag
-	for _, r := range approved.Repositories {
-		if r.Repo == plan.Repo {
-			tags = r.Tags
-		}
-	}
-	planned := map[string]bool{}
-	for _, td := range plan.TagDeletions {
-		planned[td.Path] = true
-	}
-	for _, tg := range tags {
-		i := strings.LastIndexByte(tg.Path, '/')
-		image := tg.Path[:i]
-		switch {
-		case plan.Err != nil:
-			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "the repository failed, nothing is deleted in it"})
-		case !planned[tg.Path]:
-			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "no longer present, or its image could not be judged"})
-		case !slices.Equal(evidence[tg.Path], tg.Manifests):
-			why := fmt.Sprintf("changed since the plan was approved: its manifest files are %s, approved %s", manifestNames(evidence[tg.Path]), manifestNames(tg.Manifests))
-			plan.WithdrawTags(image, prune.ReasonNotApproved, fmt.Errorf("tag %s %s", tg.Path, why))
-			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: why})
-		}
-	}
-}
-
-// manifestNames lists manifest files as "name@sha256:hex", for messages.
-func manifestNames(ms []planfile.Manifest) string {
-	var parts []string
-	for _, m := range ms {
-		parts = append(parts, m.Name+"@sha256:"+m.SHA256)
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // confirmTagPlan refuses a plan of artprune delete unless apply's command line names the same tags (--delete-tag,

@@ -12,7 +12,7 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
-	"github.com/artprune/artprune/internal/planfile"
+	"github.com/artprune/artprune/planfile"
 	"github.com/artprune/artprune/prune"
 )
 

@@ -19,6 +19,7 @@ import (
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/artifactory/artifactorytest"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
 // fastRetries keeps fault tests quick: the emulator's 429 and 503 ask for a one-second Retry-After, capped here
@@ -85,8 +86,8 @@ func checkSafeRun(t *testing.T, srv *artifactorytest.Server, sc *artifactorytest
 		t.Fatalf("stderr shows a panic:\n%s", res.stderr)
 	}
 	gone := checkTruth(t, srv, sc, before, rep)
-	if failed(rep) != (res.code == ExitFailure) {
-		t.Errorf("exit %d, but the report's failures say %v:\n%s", res.code, failed(rep), res.stdout)
+	if run.Failed(rep) != (res.code == ExitFailure) {
+		t.Errorf("exit %d, but the report's failures say %v:\n%s", res.code, run.Failed(rep), res.stdout)
 	}
 	if res.code == ExitOK {
 		for repo := range before {

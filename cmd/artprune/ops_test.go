@@ -15,7 +15,7 @@ import (
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
 	"github.com/artprune/artprune/internal/metrics"
-	"github.com/artprune/artprune/internal/planfile"
+	"github.com/artprune/artprune/planfile"
 	"github.com/artprune/artprune/prune"
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/doccache"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
 // perfFlags are the flags of "artprune prune" about cost, scale and politeness.
@@ -63,9 +64,9 @@ func setMemoryLimit() {
 	}
 }
 
-// plannerOptions sets the planner's options that come from these flags. A cache directory that cannot be opened
-// is logged and the run goes on without it: the cache only saves reads.
-func (p *perfFlags) plannerOptions(o *prune.Options) {
+// runOptions sets the run's options that come from these flags. A cache directory that cannot be opened is
+// logged and the run goes on without it: the cache only saves reads.
+func (p *perfFlags) runOptions(o *run.Options) {
 	setMemoryLimit()
 	o.MeasureLimit = p.measureLimit
 	if p.measureLimit == 0 {

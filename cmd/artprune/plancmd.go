@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/artprune/artprune/internal/planfile"
+	"github.com/artprune/artprune/planfile"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
 // planOptions are the flags of "artprune plan".
@@ -55,10 +55,11 @@ func (o *planOptions) run(cmd *cobra.Command, getenv func(string) string) error 
 		s.closeProgress()
 		return usageErrorf("--out is required: name the plan file to write")
 	}
-	out := s.run(ctx, runSpec{capture: true})
+	out := s.run(ctx, run.Options{Evidence: true})
 	s.closeProgress()
-	if out.err == nil && ctx.Err() == nil {
-		pl := buildPlan(s, out)
+	if out.Err == nil && ctx.Err() == nil {
+		ver, _, _ := buildVersion()
+		pl := out.PlanFile(ver)
 		if err := planfile.WriteFile(o.out, pl); err != nil {
 			return fmt.Errorf("write the plan: %w", err)
 		}
@@ -69,47 +70,6 @@ func (o *planOptions) run(cmd *cobra.Command, getenv func(string) string) error 
 		s.log.Info("plan written", "file", o.out, "folders", n, "repositories", len(pl.Repositories))
 	}
 	return s.publish(ctx, cmd.OutOrStdout(), out)
-}
-
-// buildPlan turns a dry run into a plan file.
-func buildPlan(s *session, out *runOutput) *planfile.Plan {
-	ver, _, _ := buildVersion()
-	pl := &planfile.Plan{
-		SchemaVersion: planfile.SchemaVersion, Kind: planfile.Kind, ArtpruneVersion: ver,
-		CreatedAt: time.Now().UTC().Format(time.RFC3339), URL: s.client.BaseURL(),
-		MinAgeSeconds: int64(s.sel.minAge / time.Second), KeepProperty: s.sel.keepProperty,
-		KeepPulledWithinSeconds: int64(s.sel.pulledWithin / time.Second),
-		IncludeImages:           append([]string{}, s.sel.includes...), ExcludeImages: append([]string{}, s.sel.excludes...),
-		Repositories: []planfile.Repo{},
-	}
-	for _, plan := range out.plans {
-		r := planfile.Repo{Repo: plan.Repo, Folders: []planfile.Folder{}}
-		if !plan.ServerTime.IsZero() {
-			r.ServerTime = plan.ServerTime.UTC().Format(time.RFC3339Nano)
-		}
-		if plan.Err != nil {
-			r.Error = plan.Err.Error()
-			pl.Repositories = append(pl.Repositories, r)
-			continue
-		}
-		ev := out.evidence[plan.Repo]
-		for _, fo := range plan.Deletions() {
-			ms := ev[fo.Path]
-			if len(ms) == 0 {
-				s.log.Error("no manifest evidence for a folder to delete; left out of the plan", "repo", plan.Repo, "folder", fo.Path)
-				continue
-			}
-			f := planfile.Folder{Path: fo.Path, Image: fo.Image, Digest: string(fo.Digest), MediaType: fo.MediaType,
-				Manifests: slices.Clone(ms), AgeSeconds: int64(fo.Age / time.Second), Reason: planfile.ReasonDangling}
-			if plan.BytesKnown {
-				b := fo.Bytes
-				f.Bytes = &b
-			}
-			r.Folders = append(r.Folders, f)
-		}
-		pl.Repositories = append(pl.Repositories, r)
-	}
-	return pl
 }
 
 // applyOptions are the flags of "artprune apply".
@@ -182,8 +142,9 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	if err := confirmTagPlan(pl, path, o.confirmTags); err != nil {
 		return err
 	}
-	sel := selection{keepProperty: pl.KeepProperty, includes: pl.IncludeImages, excludes: pl.ExcludeImages,
-		minAge: pl.MinAge(), pulledWithin: pl.KeepPulledWithin(), planURL: pl.URL}
+	ro := run.OptionsFromPlan(pl)
+	sel := selection{keepProperty: ro.KeepProperty, includes: ro.IncludeImages, excludes: ro.ExcludeImages,
+		minAge: ro.MinAge, pulledWithin: ro.KeepPulledWithin, plan: pl}
 	s, err := o.open(cmd, getenv, sel)
 	if err != nil {
 		return err
@@ -192,20 +153,9 @@ func (o *applyOptions) run(cmd *cobra.Command, getenv func(string) string, path 
 	for _, w := range pl.Weakenings(prune.DefaultMinAge, DefaultKeepProperty) {
 		s.log.Warn("a plan setting weaker than the default, confirmed on the command line", "setting", w.String())
 	}
-	spec := runSpec{delete: true, approved: pl}
-	if len(pl.DeleteTags) > 0 { // a plan of artprune delete
-		spec.tags, spec.capture = tagPlanPatterns(pl), true
-	}
-	out := s.run(ctx, spec)
+	out := s.run(ctx, ro)
 	s.closeProgress()
 	return s.publish(ctx, cmd.OutOrStdout(), out)
-}
-
-// approve withdraws every deletion of plan (freshly judged and re-checked) that the approved plan does not hold,
-// or whose evidence differs from the approved entry, and lists the approved entries that will not be deleted, with
-// why, in plan.NotApplied (see planfile.Approve).
-func approve(plan *prune.RepoPlan, approved *planfile.Plan, evidence map[string][]planfile.Manifest) {
-	planfile.Approve(plan, approved, evidence)
 }
 
 // confirmSettings refuses a plan whose settings protect less than the defaults unless apply's command line gives

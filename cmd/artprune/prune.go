@@ -1,15 +1,14 @@
 package main
 
 import (
-	"cmp"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/internal/atomicfile"
+
+	"github.com/artprune/artprune/run"
 )
 
 // pruneOptions are the flags of "artprune prune" (and, through runFlags, of plan and serve).
@@ -61,50 +60,12 @@ func (o *pruneOptions) run(cmd *cobra.Command, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
-	out := s.run(ctx, runSpec{delete: o.delete})
+	out := s.run(ctx, run.Options{Delete: o.delete})
 	s.closeProgress()
 	return s.publish(ctx, cmd.OutOrStdout(), out)
 }
 
 // writeFileAtomically writes path through a temporary file renamed over it: a reader never sees half of it.
 func writeFileAtomically(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".artprune-tmp-*")
-	if err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
-}
-
-// failed reports whether the run had a failure worth exit code 1: a repository or an image that could not be
-// evaluated, or a deletion that was refused, failed or not attempted.
-func failed(r *prune.Report) bool { return failedTotals(r.Totals) }
-
-// failedTotals is failed on a report's totals.
-func failedTotals(t prune.Summary) bool {
-	return t.FailedRepositories > 0 || t.FailedImages > 0 ||
-		t.Outcomes.Forbidden > 0 || t.Outcomes.Failed > 0 || t.Outcomes.NotAttempted > 0 ||
-		t.TagOutcomes.Forbidden > 0 || t.TagOutcomes.Failed > 0 || t.TagOutcomes.NotAttempted > 0 ||
-		t.HealFailures > 0 || t.PurgeFailures > 0
-}
-
-// failedPlan is the plan of a repository that could not be planned: it deletes nothing, so it frees nothing. It
-// carries the run's grace period, so that the report shows the settings the repository was judged with.
-func (s *session) failedPlan(repo string, err error) *prune.RepoPlan {
-	return &prune.RepoPlan{Repo: repo, Err: err, BytesKnown: true, MinAge: cmp.Or(s.sel.minAge, prune.DefaultMinAge)}
+	return atomicfile.Write(path, ".artprune-tmp-", write)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
 // restoreOptions are the flags of "artprune restore".
@@ -70,16 +71,7 @@ func (o *restoreOptions) run(cmd *cobra.Command, getenv func(string) string, pat
 	if err != nil {
 		return err
 	}
-	if st, err := s.client.TrashStatus(ctx); err == nil && st.Known && !st.Enabled {
-		s.log.Warn("the Trash Can is disabled on this Artifactory: folders deleted while it was disabled cannot be restored")
-	}
-	s.log.Info("restoring", "report", path, "folders", len(items), "dry_run", o.dryRun)
-	rep := prune.RestoreFolders(ctx, s.client, items, o.dryRun, o.concurrency)
-	for _, it := range rep.Folders {
-		if it.Outcome != prune.RestoreRestored && it.Outcome != prune.RestoreWouldRestore {
-			s.log.Error("not restored", "repo", it.Repo, "path", it.Path, "outcome", it.Outcome, "why", it.Error)
-		}
-	}
+	rep := run.Restore(ctx, s.client, items, run.RestoreOptions{DryRun: o.dryRun, Concurrency: o.concurrency, Report: path, Logger: s.log})
 	if o.reportFile != "" {
 		if err := writeFileAtomically(o.reportFile, func(w io.Writer) error { return writeRestoreJSON(w, rep) }); err != nil {
 			return fmt.Errorf("write the restore report: %w", err)

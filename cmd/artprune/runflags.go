@@ -14,12 +14,14 @@ import (
 
 	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/internal/config"
-	"github.com/artprune/artprune/internal/progress"
+	"github.com/artprune/artprune/planfile"
+	"github.com/artprune/artprune/progress"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
-// DefaultKeepProperty is the property that protects a folder (and what it references) from deletion.
-const DefaultKeepProperty = "artprune.keep=true"
+// DefaultKeepProperty is --keep-property's default.
+const DefaultKeepProperty = run.DefaultKeepProperty
 
 // runFlags are the flags shared by prune, plan, apply and serve. Which of them a command registers is up to it:
 // apply, for one, takes what to judge from the plan file, not from flags.
@@ -85,6 +87,12 @@ func (o *runFlags) registerOutput(f *pflag.FlagSet) {
 	f.StringVar(&o.pushgateway, "pushgateway", "", "push Prometheus metrics to this Pushgateway URL (job artprune)")
 }
 
+// registerPurge registers --purge-trash-after (prune and serve).
+func (o *runFlags) registerPurge(f *pflag.FlagSet) {
+	f.Var(&o.purgeTrashAfter, "purge-trash-after", "permanently delete from the Trash Can the folders artprune moved there at least this long ago "+
+		"and that nothing references again, so that garbage collection frees their space (Go duration or days: 7d); off by default")
+}
+
 func (o *runFlags) registerLog(f *pflag.FlagSet) {
 	f.StringVar(&o.configFile, "config", "", "YAML file of flag values (keys are flag names); flags and the environment win over it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log details to stderr")
@@ -99,8 +107,8 @@ type selection struct {
 	includes, excludes     []string
 	keepProperty           string
 	minAge                 time.Duration
-	pulledWithin           time.Duration // 0: off
-	planURL                string        // apply: the plan's URL, which the connection must match
+	pulledWithin           time.Duration  // 0: off
+	plan                   *planfile.Plan // apply: the plan, whose URL the connection must match
 	requireExplicitRepoArg bool
 }
 
@@ -120,10 +128,8 @@ func (o *runFlags) validate() error {
 				return err
 			}
 		}
-		for _, g := range append(slices.Clone(o.includeImages), o.excludeImages...) {
-			if _, err := compileImageGlob(g); err != nil {
-				return usageError{err}
-			}
+		if _, err := run.NewImageFilter(o.includeImages, o.excludeImages); err != nil {
+			return usageError{err}
 		}
 		if o.keepProperty != "" {
 			if k, _, _ := strings.Cut(o.keepProperty, "="); k == "" {

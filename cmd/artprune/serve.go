@@ -16,6 +16,7 @@ import (
 
 	"github.com/artprune/artprune/internal/metrics"
 	"github.com/artprune/artprune/prune"
+	"github.com/artprune/artprune/run"
 )
 
 // serveOptions are the flags of "artprune serve".
@@ -125,11 +126,11 @@ func (o *serveOptions) serve(cmd *cobra.Command, getenv func(string) string) err
 			m.SetInProgress(true)
 			defer m.SetInProgress(false)
 			s.log.Info("run started", "run", n)
-			out := s.run(ctx, runSpec{delete: o.delete})
+			out := s.run(ctx, run.Options{Delete: o.delete})
 			err := s.publish(ctx, nil, out)
 			head := reportHead(out)
 			ok := err == nil
-			m.Observe(metrics.Run{Report: head, Finished: time.Now(), Duration: out.took, Success: ok})
+			m.Observe(metrics.Run{Report: head, Finished: time.Now(), Duration: out.Took, Success: ok})
 			if ctx.Err() != nil {
 				s.log.Info("run stopped by shutdown", "run", n)
 				return
@@ -139,7 +140,7 @@ func (o *serveOptions) serve(cmd *cobra.Command, getenv func(string) string) err
 				reason = err.Error()
 			}
 			h.set(ok, reason)
-			logRun(s, n, head, out.took, err)
+			logRun(s, n, head, out.Took, err)
 		},
 		skipped: func() {
 			m.SkippedTick()
@@ -162,11 +163,11 @@ func (o *serveOptions) serve(cmd *cobra.Command, getenv func(string) string) err
 }
 
 // reportHead returns the report head of a run, nil if it failed before any repository.
-func reportHead(out *runOutput) *prune.Report {
-	if out.err != nil {
+func reportHead(out *run.Result) *prune.Report {
+	if out.Err != nil {
 		return nil
 	}
-	return prune.NewReportHead(out.dryRun, out.plans, out.results, prune.WithSkippedRepositories(out.skipped))
+	return prune.NewReportHead(out.DryRun, out.Plans, out.Applied, prune.WithSkippedRepositories(out.Skipped))
 }
 
 // logRun logs the outcome of a scheduled run: the log is serve's report.

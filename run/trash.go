@@ -1,21 +1,18 @@
-package main
+package run
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/artprune/artprune/prune"
 )
 
 // trashCan reads where deletions go. A failure to read it is logged, not fatal: the report says "unknown". With
-// --delete and the Trash Can disabled it warns before anything is deleted (the text report says so too, at its
+// Delete and the Trash Can disabled it warns before anything is deleted (the text report says so too, at its
 // top and bottom).
-func (s *session) trashCan(ctx context.Context, del bool) prune.TrashCan {
+func (s *runner) trashCan(ctx context.Context, del bool) prune.TrashCan {
 	st, err := s.client.TrashStatus(ctx)
 	if err != nil {
 		s.log.Warn("the Trash Can's configuration could not be read: the report cannot say whether deletions can be undone", "error", err)
@@ -31,7 +28,7 @@ func (s *session) trashCan(ctx context.Context, del bool) prune.TrashCan {
 }
 
 // heal runs the final check after a repository's deletes (prune.Heal) and logs what it did.
-func (s *session) heal(ctx context.Context, plan *prune.RepoPlan, res *prune.ApplyResult) *prune.HealResult {
+func (s *runner) heal(ctx context.Context, plan *prune.RepoPlan, res *prune.ApplyResult) *prune.HealResult {
 	h := prune.Heal(ctx, s.client, s.client, plan, res, 0)
 	for _, f := range h.Folders {
 		switch f.Outcome {
@@ -51,7 +48,7 @@ func (s *session) heal(ctx context.Context, plan *prune.RepoPlan, res *prune.App
 
 // observeTrash settles an unknown Trash Can state (the configuration API needs an admin, and SaaS does not serve it)
 // by looking for a folder this run deleted in the Trash Can: there, the Trash Can is enabled, retention unknown.
-func (s *session) observeTrash(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
+func (s *runner) observeTrash(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
 	if tc == nil || tc.State != prune.TrashUnknown {
 		return
 	}
@@ -67,20 +64,14 @@ func (s *session) observeTrash(ctx context.Context, tc *prune.TrashCan, res *pru
 	}
 }
 
-// registerPurge registers --purge-trash-after (prune and serve).
-func (o *runFlags) registerPurge(f *pflag.FlagSet) {
-	f.Var(&o.purgeTrashAfter, "purge-trash-after", "permanently delete from the Trash Can the folders artprune moved there at least this long ago "+
-		"and that nothing references again, so that garbage collection frees their space (Go duration or days: 7d); off by default")
-}
-
 // markTrashed marks the Trash Can's copies of the folders this run deleted as artprune's, so that a later
-// --purge-trash-after may purge them, and only them; --concurrency at a time. A failure is logged: an unmarked
+// run with PurgeTrashAfter may purge them, and only them; Concurrency at a time. A failure is logged: an unmarked
 // folder is never purged.
-func (s *session) markTrashed(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
+func (s *runner) markTrashed(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
 	if !tc.Undoable() {
 		return
 	}
-	sem := make(chan struct{}, max(s.flags.concurrency, 1))
+	sem := make(chan struct{}, max(s.opts.Concurrency, 1))
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for _, d := range res.Deletions {
@@ -105,9 +96,9 @@ func (s *session) markTrashed(ctx context.Context, tc *prune.TrashCan, res *prun
 	}
 }
 
-// purgeTrash runs --purge-trash-after for one repository after its plan (nil when the flag is off).
-func (s *session) purgeTrash(ctx context.Context, plan *prune.RepoPlan, dryRun bool) *prune.PurgeResult {
-	after := time.Duration(s.flags.purgeTrashAfter)
+// purgeTrash runs PurgeTrashAfter for one repository after its plan (nil when it is off).
+func (s *runner) purgeTrash(ctx context.Context, plan *prune.RepoPlan, dryRun bool) *prune.PurgeResult {
+	after := s.opts.PurgeTrashAfter
 	if after <= 0 {
 		return nil
 	}

@@ -100,3 +100,56 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// ApproveTags restricts the tag deletions of plan (freshly judged with approved.TagPatterns, and re-checked) to
+// what a plan of artprune delete approved: it withdraws the tag deletions of every image one of whose approved tags
+// differs from its approved evidence (and with them the image's digest deletions), and lists the approved tags that
+// will not be deleted in plan.NotApplied. evidence maps each tag folder of plan to its manifest files as listed now.
+// Call it after [Approve].
+func ApproveTags(plan *prune.RepoPlan, approved *Plan, evidence map[string][]Manifest) {
+	var tags []Tag
+	for _, r := range approved.Repositories {
+		if r.Repo == plan.Repo {
+			tags = r.Tags
+		}
+	}
+	planned := map[string]bool{}
+	for _, td := range plan.TagDeletions {
+		planned[td.Path] = true
+	}
+	for _, tg := range tags {
+		i := strings.LastIndexByte(tg.Path, '/')
+		image := tg.Path[:i]
+		switch {
+		case plan.Err != nil:
+			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "the repository failed, nothing is deleted in it"})
+		case !planned[tg.Path]:
+			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: "no longer present, or its image could not be judged"})
+		case !slices.Equal(evidence[tg.Path], tg.Manifests):
+			why := fmt.Sprintf("changed since the plan was approved: its manifest files are %s, approved %s", manifestList(evidence[tg.Path]), manifestList(tg.Manifests))
+			plan.WithdrawTags(image, prune.ReasonNotApproved, fmt.Errorf("tag %s %s", tg.Path, why))
+			plan.NotApplied = append(plan.NotApplied, prune.NotAppliedReport{Path: tg.Path, Why: why})
+		}
+	}
+}
+
+// TagPatterns returns the exact tags a plan of artprune delete deletes, per repository that did not fail (an empty
+// list for a repository whose plan names no tag); nil for a prune plan. Apply judges again with those, not with
+// the plan's globs, so that a tag pushed since that a glob matches is a root again.
+func (p *Plan) TagPatterns() map[string][]prune.TagPattern {
+	if len(p.DeleteTags) == 0 {
+		return nil
+	}
+	out := map[string][]prune.TagPattern{}
+	for _, r := range p.Repositories {
+		if r.Error != "" {
+			continue
+		}
+		out[r.Repo] = []prune.TagPattern{}
+		for _, tg := range r.Tags {
+			i := strings.LastIndexByte(tg.Path, '/')
+			out[r.Repo] = append(out[r.Repo], prune.TagPattern{Image: tg.Path[:i], Tag: tg.Path[i+1:]})
+		}
+	}
+	return out
+}

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/artprune/artprune/internal/planfile"
-	"github.com/artprune/artprune/internal/progress"
+	"github.com/artprune/artprune/planfile"
+	"github.com/artprune/artprune/progress"
 	"github.com/artprune/artprune/prune"
 )
 
@@ -38,13 +39,17 @@ func compileImageGlob(g string) (*regexp.Regexp, error) {
 	return regexp.Compile(b.String())
 }
 
-// imageFilter says which images a run judges.
-type imageFilter struct {
+// ImageFilter says which images a run judges: [Options.IncludeImages] and [Options.ExcludeImages]. The zero value
+// judges every image.
+type ImageFilter struct {
 	include, exclude []*regexp.Regexp
 }
 
-func newImageFilter(includes, excludes []string) (imageFilter, error) {
-	var f imageFilter
+// NewImageFilter returns the filter that judges the images matching one of includes (every image when includes is
+// empty) and none of excludes. In a glob "*" matches within one path segment, "**" across segments, "?" one
+// character other than "/". An error names the first glob that is not an image path.
+func NewImageFilter(includes, excludes []string) (ImageFilter, error) {
+	var f ImageFilter
 	for _, g := range includes {
 		re, err := compileImageGlob(g)
 		if err != nil {
@@ -62,9 +67,10 @@ func newImageFilter(includes, excludes []string) (imageFilter, error) {
 	return f, nil
 }
 
-func (f imageFilter) active() bool { return len(f.include) > 0 || len(f.exclude) > 0 }
+func (f ImageFilter) active() bool { return len(f.include) > 0 || len(f.exclude) > 0 }
 
-func (f imageFilter) judged(image string) bool {
+// Judges reports whether the run judges image (a path such as "team/app").
+func (f ImageFilter) Judges(image string) bool {
 	match := func(res []*regexp.Regexp) bool {
 		return slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(image) })
 	}
@@ -99,7 +105,7 @@ func filterableImage(folder string) (string, bool) {
 // the manifest checksums of digest folders (the evidence of a plan file), and counts progress.
 type runSource struct {
 	prune.Source
-	images  imageFilter
+	images  ImageFilter
 	prog    progress.Reporter
 	capture bool
 
@@ -109,7 +115,7 @@ type runSource struct {
 	evidence map[string]map[string][]planfile.Manifest
 }
 
-func newRunSource(src prune.Source, images imageFilter, prog progress.Reporter, capture bool) *runSource {
+func newRunSource(src prune.Source, images ImageFilter, prog progress.Reporter, capture bool) *runSource {
 	return &runSource{Source: src, images: images, prog: prog, capture: capture, docs: map[string]progress.Phase{},
 		excluded: map[string]map[string]bool{}, evidence: map[string]map[string][]planfile.Manifest{}}
 }
@@ -122,7 +128,7 @@ func (s *runSource) Manifests(ctx context.Context, repo string, fn func(prune.Ma
 	var listed int64
 	err := s.Source.Manifests(ctx, repo, func(f prune.ManifestFile) error {
 		inv.Add(1)
-		if image, ok := filterableImage(f.Path); ok && s.images.active() && !s.images.judged(image) {
+		if image, ok := filterableImage(f.Path); ok && s.images.active() && !s.images.Judges(image) {
 			excluded[image] = true
 			f.Excluded = true // the planner only notes its tag folders (an image nested in one is skipped)
 			return fn(f)
@@ -187,6 +193,16 @@ func (s *runSource) evidenceOf(repo string) map[string][]planfile.Manifest {
 		slices.SortFunc(ms, func(a, b planfile.Manifest) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return ev
+}
+
+// RecheckImages implements prune.RecheckSource with the run's source, which must provide it: without it, the
+// re-check before each batch of deletions fails, and so the repository's remaining deletions are not attempted.
+func (s *runSource) RecheckImages(ctx context.Context, repo string, images []string, since time.Time, fn func(prune.ManifestFile) error) error {
+	rs, ok := s.Source.(prune.RecheckSource)
+	if !ok {
+		return fmt.Errorf("the source of repository %s cannot re-check images: %w", repo, prune.ErrIncomplete)
+	}
+	return rs.RecheckImages(ctx, repo, images, since, fn)
 }
 
 // countingDeleter counts deletions for the progress display.

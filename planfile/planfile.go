@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"time"
 
+	"github.com/artprune/artprune/internal/atomicfile"
 	"github.com/artprune/artprune/prune"
 )
 
@@ -242,20 +242,19 @@ func WriteFile(path string, p *Plan) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".artprune-plan-*")
-	if err != nil {
+	return atomicfile.Write(path, ".artprune-plan-", func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
+	})
+}
+
+// CheckURL refuses to apply p through an Artifactory other than the one it was made against, whose base URL is
+// baseURL.
+func (p *Plan) CheckURL(baseURL string) error {
+	if p.URL != baseURL {
+		return fmt.Errorf("the plan was made against %s, not %s: apply it to the same Artifactory", p.URL, baseURL)
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Index returns the folders of repo by path.
