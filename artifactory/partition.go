@@ -82,10 +82,14 @@ func (c *Client) partitionLimit() int { return max(c.pageSize, 2) }
 // prune.ErrIncomplete) before any query. Without ConfirmEnd (sizes) the answers are taken as they come.
 func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo, fn func(Row) error) error {
 	if q.ConfirmEnd && !info.Admin {
+		asked := info.licenses
+		if asked == "" {
+			asked = "the caller was not found to be an admin"
+		}
 		return fmt.Errorf("this Artifactory (%s) refuses AQL sort, and without sort artprune cannot prove that the listing "+
 			"of a user who is not an admin is complete (Artifactory leaves out rows the user may not read, without a sign, "+
-			"and the completeness probe needs sort; artprune asked GET api/system/licenses, which only admins may read, "+
-			"and was refused): %w; run artprune as an admin user", info, ErrNeedsAdmin)
+			"and the completeness probe needs sort); artprune asked api/system/licenses, which only admins may read: %s: %w; "+
+			"run artprune as an admin user", info, asked, ErrNeedsAdmin)
 	}
 	limit := c.partitionLimit()
 	stack := []partition{{}}

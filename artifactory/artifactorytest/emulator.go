@@ -43,6 +43,7 @@ type config struct {
 	logger        *slog.Logger
 	trash         TrashConfig
 	edition       Edition
+	licenses      LicensesShape
 	// aqlConcurrency and aqlPending configure the AQL concurrency limiter (aqlConcurrencySet: given explicitly).
 	aqlConcurrency    int
 	aqlPending        time.Duration

@@ -72,9 +72,10 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 		s.closeProgress()
 		return nil, usageErrorf("the plan was made against %s, not %s: apply it to the same Artifactory", sel.planURL, client.BaseURL())
 	}
-	if s.server, err = client.Server(ctx); err != nil {
-		s.closeProgress()
-		return nil, err
+	if s.server, err = client.Server(ctx); err != nil && ctx.Err() == nil {
+		// Not cached: every repository's listing detects again (a serve run too), and fails closed while the
+		// edition cannot be found out.
+		log.Warn("could not find out the Artifactory edition; each repository will try again", "error", err)
 	}
 	if sel.minAge < minAgeWarning {
 		log.Warn("the grace period is short: a multi-arch push writes its children before its index, and a push-by-digest "+
