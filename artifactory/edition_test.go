@@ -425,3 +425,40 @@ func TestPartitionsSurviveDeletes(t *testing.T) {
 		t.Errorf("with deletes during the listing: %d files listed, want %d\n  got  %v\n  want %v", len(got), len(want), got, want)
 	}
 }
+
+// TestSilentCapCaught: a server (or a proxy) that cuts every AQL answer to a few rows without range.notification,
+// below --page-size. Without sort, a short answer is taken as its whole partition only once .offset(k).limit(1)
+// finds nothing beyond it: the listing is exact (the cut partitions are split until they fit), or, cut to one row,
+// fails closed. Where AQL sorts, the short page followed by more rows already fails it.
+func TestSilentCapCaught(t *testing.T) {
+	tests := []struct {
+		edition  artifactorytest.Edition
+		cap      int
+		pageSize int
+		wantErr  string // "" for the exact listing
+	}{
+		{artifactorytest.EditionJCR, 40, 1000, ""},
+		{artifactorytest.EditionOSS, 40, 1000, ""},
+		{artifactorytest.EditionJCR, 7, 10000, ""},
+		{artifactorytest.EditionJCR, 40, 30, ""}, // the cap does not bite
+		{artifactorytest.EditionJCR, 1, 1000, "cuts answers silently, too short to split"},
+		{artifactorytest.EditionOSS, 1, 1000, "cuts answers silently, too short to split"},
+		{artifactorytest.EditionPro, 40, 1000, "a short page was followed by more rows"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/cap%d/page%d", tt.edition, tt.cap, tt.pageSize), func(t *testing.T) {
+			srv := editionServer(t, tt.edition, artifactorytest.WithAQLSilentCap(tt.cap))
+			want := truth(t, srv)
+			got, err := listWith(t, newClient(t, srv, artifactory.WithPageSize(tt.pageSize)))
+			if tt.wantErr == "" {
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("listed %d of %d files, %v; want the exact listing", len(got), len(want), err)
+				}
+				return
+			}
+			if !errors.Is(err, prune.ErrIncomplete) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("listed %d of %d files, %v; want ErrIncomplete saying %q", len(got), len(want), err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -96,16 +96,40 @@ func checkLimit(ctx context.Context, env Env) Result {
 	if r, ok := needRepo(env); !ok {
 		return r
 	}
-	rows, trimmed, err := env.Client.AQL(ctx, probeQuery(env.Repo, ".limit(1)"))
+	first, trimmed, err := env.Client.AQL(ctx, probeQuery(env.Repo, ".limit(1)"))
 	if err != nil {
 		return Result{Status: StatusFail, Found: "AQL with .limit(1) failed: " + err.Error(), Artprune: "pages and partitions rely on .limit"}
 	}
-	if len(rows) > 1 || trimmed {
-		return Result{Status: StatusFail, Found: fmt.Sprintf(".limit(1) answered %d rows (trimmed: %v)", len(rows), trimmed),
+	if len(first) > 1 || trimmed {
+		return Result{Status: StatusFail, Found: fmt.Sprintf(".limit(1) answered %d rows (trimmed: %v)", len(first), trimmed),
 			Artprune: "an answer longer than its limit fails the repository closed"}
 	}
-	return Result{Status: StatusOK, Found: fmt.Sprintf(".limit(1) answered %d row", len(rows)),
-		Artprune: "asks pages of --page-size rows, far below SaaS's 500,000-result cap; a trimmed answer (range.notification) fails the repository closed"}
+	// A server (or a proxy) that answers fewer rows than .limit asks, without range.notification, would make a
+	// short answer look whole: ask .limit(n) at the page size, and if fewer come back, whether a row lies beyond.
+	n := max(env.Client.PageSize(), 2)
+	rows, trimmed, err := env.Client.AQL(ctx, probeQuery(env.Repo, fmt.Sprintf(".limit(%d)", n)))
+	if err != nil {
+		return Result{Status: StatusFail, Found: fmt.Sprintf("AQL with .limit(%d) failed: %s", n, err), Artprune: "pages and partitions rely on .limit"}
+	}
+	k := len(rows)
+	found := fmt.Sprintf(".limit(1) answered %d row; .limit(%d) (--page-size) answered %d rows", len(first), n, k)
+	if k < n && !trimmed && k > 0 {
+		more, _, err := env.Client.AQL(ctx, probeQuery(env.Repo, fmt.Sprintf(".offset(%d).limit(1)", k)))
+		switch {
+		case err != nil:
+			return Result{Status: StatusFail, Found: found + fmt.Sprintf("; .offset(%d).limit(1) failed: %s", k, err),
+				Artprune: "checks every short answer this way; where it fails, the repository fails closed"}
+		case len(more) > 0:
+			return Result{Status: StatusFail,
+				Found: found + fmt.Sprintf(", although .offset(%d) finds more: the server cuts answers silently below .limit, without range.notification", k),
+				Artprune: fmt.Sprintf("takes no short answer for a whole one: where AQL sorts the listing fails closed; without sort it splits partitions "+
+					"until they fit, or fails closed; set --page-size to %d or less, and check the server's AQL result limit and any proxy", k)}
+		}
+		found += fmt.Sprintf(", and .offset(%d) finds no more (the repository holds %d)", k, k)
+	}
+	return Result{Status: StatusOK, Found: found,
+		Artprune: "asks pages of --page-size rows, far below SaaS's 500,000-result cap; a trimmed answer (range.notification) fails the repository closed, " +
+			"and a short answer is taken as whole only once nothing lies beyond it"}
 }
 
 func checkQueryLength(ctx context.Context, env Env) Result {

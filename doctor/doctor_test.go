@@ -150,3 +150,43 @@ func TestDoctorAgainstRealServer(t *testing.T) {
 		t.Errorf("artprune's assumptions do not all hold on %s", url)
 	}
 }
+
+// TestDoctorCatchesASilentCap: a server that cuts every AQL answer to 5 rows without range.notification, below
+// --page-size (10; the repository holds 19 manifest files), fails the aql-limit check on every edition, naming
+// the page size that would fit.
+func TestDoctorCatchesASilentCap(t *testing.T) {
+	for _, ed := range artifactorytest.Editions {
+		t.Run(string(ed), func(t *testing.T) {
+			for _, tt := range []struct {
+				cap  int
+				want doctor.Status
+				says string
+			}{
+				{5, doctor.StatusFail, "cuts answers silently below .limit"},
+				{100, doctor.StatusOK, ".offset(19) finds no more"},
+			} {
+				srv := emulator(t, ed, artifactorytest.WithAQLSilentCap(tt.cap))
+				c, err := artifactory.New(srv.ArtifactoryURL(), artifactory.WithAccessToken(token), artifactory.WithPageSize(10),
+					artifactory.WithBackoff(artifactory.Backoff{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond, MaxRetryAfter: time.Millisecond}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.cap == 100 { // the cap does not bite: a page size above the repository's rows
+					c, _ = artifactory.New(srv.ArtifactoryURL(), artifactory.WithAccessToken(token), artifactory.WithPageSize(50))
+				}
+				rep, err := doctor.Run(context.Background(), doctor.Env{Client: c, Repo: "docker-local"}, doctor.DefaultChecks())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rep.Results {
+					if r.Name == "aql-limit" && (r.Status != tt.want || !strings.Contains(r.Found, tt.says)) {
+						t.Errorf("cap %d: aql-limit %s %q; want %s saying %q", tt.cap, r.Status, r.Found, tt.want, tt.says)
+					}
+				}
+				if tt.want == doctor.StatusFail && rep.OK() {
+					t.Errorf("cap %d: the doctor passes", tt.cap)
+				}
+			}
+		})
+	}
+}
