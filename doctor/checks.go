@@ -30,9 +30,14 @@ func DefaultChecks() []Check {
 func checkEdition(ctx context.Context, env Env) Result {
 	info, _ := env.Client.Server(ctx)
 	res := Result{Status: StatusOK, Found: fmt.Sprintf("%s (%s)", info, info.How)}
-	if info.Sorts {
+	switch {
+	case info.Sorts:
 		res.Artprune = "inventories are keyset-paged on an AQL sort; a view filtered by permissions is caught by the completeness probe"
-	} else {
+	case !info.Admin:
+		res.Status = StatusFail
+		res.Artprune = "AQL refuses sort here, and without sort only an admin's listing can be proven complete: artprune refuses " +
+			"every repository for this user; run artprune (and doctor) as an admin"
+	default:
 		res.Artprune = "AQL refuses sort here: inventories are unsorted queries over (path, name) partitions, split when full; " +
 			"complete only for an admin, so other users are refused"
 	}

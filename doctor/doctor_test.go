@@ -124,6 +124,9 @@ func TestDoctorFailsWhereArtpruneRefuses(t *testing.T) {
 				_ = rep.WriteText(&text)
 				t.Errorf("complete-listing %s, ok %v; want a failure only on jcr and oss\n%s", st["complete-listing"], rep.OK(), text.String())
 			}
+			if want := map[bool]doctor.Status{true: doctor.StatusFail, false: doctor.StatusOK}[oss]; st["edition"] != want {
+				t.Errorf("edition check for a reader: %s, want %s", st["edition"], want)
+			}
 			if st["scratch-push-layout"] != doctor.StatusSkip {
 				t.Errorf("scratch check without --scratch-repo: %s, want skip", st["scratch-push-layout"])
 			}
@@ -185,6 +188,32 @@ func TestDoctorCatchesASilentCap(t *testing.T) {
 				}
 				if tt.want == doctor.StatusFail && rep.OK() {
 					t.Errorf("cap %d: the doctor passes", tt.cap)
+				}
+			}
+		})
+	}
+}
+
+// TestDoctorWithoutRepoFailsForANonAdminWithoutSort: without --repo the listing checks are skipped, so only the
+// edition check can say that a reader who is not an admin is refused everywhere on jcr and oss: the doctor fails
+// there (exit 1), saying to run as an admin, and passes where AQL sorts.
+func TestDoctorWithoutRepoFailsForANonAdminWithoutSort(t *testing.T) {
+	for _, ed := range artifactorytest.Editions {
+		t.Run(string(ed), func(t *testing.T) {
+			srv := emulator(t, ed)
+			rep, err := doctor.Run(context.Background(), doctor.Env{Client: client(t, srv.ArtifactoryURL(), "reader-token")}, doctor.DefaultChecks())
+			if err != nil {
+				t.Fatal(err)
+			}
+			oss := ed == artifactorytest.EditionJCR || ed == artifactorytest.EditionOSS
+			if rep.OK() == oss {
+				var text bytes.Buffer
+				_ = rep.WriteText(&text)
+				t.Errorf("ok %v, want %v\n%s", rep.OK(), !oss, text.String())
+			}
+			for _, r := range rep.Results {
+				if r.Name == "edition" && oss && (r.Status != doctor.StatusFail || !strings.Contains(r.Artprune, "run artprune (and doctor) as an admin")) {
+					t.Errorf("edition check: %s %q; want fail saying to run as an admin", r.Status, r.Artprune)
 				}
 			}
 		})
