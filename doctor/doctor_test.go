@@ -219,3 +219,46 @@ func TestDoctorWithoutRepoFailsForANonAdminWithoutSort(t *testing.T) {
 		})
 	}
 }
+
+// TestScratchRepoMustBeEmpty: the scratch checks push and delete, so they refuse the --repo itself and a
+// repository holding anything but leftover probe images, before pushing anything.
+func TestScratchRepoMustBeEmpty(t *testing.T) {
+	tests := []struct {
+		name, repo, scratch string
+		seed                []string // files put in the scratch repository first
+		want                doctor.Status
+		says                string
+	}{
+		{"the repo itself", "docker-local", "docker-local", nil, doctor.StatusFail, "--scratch-repo docker-local is the --repo itself"},
+		{"the repo itself, other case", "docker-local", "Docker-Local", nil, doctor.StatusFail, "is the --repo itself"},
+		{"holding an image", "docker-local", "docker-scratch", []string{"app/latest/manifest.json"}, doctor.StatusFail,
+			"--scratch-repo docker-scratch holds app, which the doctor did not push"},
+		{"holding a nested file", "docker-local", "docker-scratch", []string{"artprune-doctor-probe-0a/x.txt", "team/readme.txt"}, doctor.StatusFail,
+			"holds team, which the doctor did not push"},
+		{"empty", "docker-local", "docker-scratch", nil, doctor.StatusOK, "pushed through the Docker API"},
+		{"a leftover probe", "docker-local", "docker-scratch", []string{"artprune-doctor-probe-0a/sha256:00/manifest.json"}, doctor.StatusOK, "pushed through the Docker API"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := emulator(t, artifactorytest.EditionPro)
+			for _, f := range tt.seed {
+				if _, err := srv.Store().PutFile(artifactorytest.FileSpec{Repo: "docker-scratch", Path: f, Data: []byte("x")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := srv.Store().Len()
+			rep, err := doctor.Run(context.Background(), doctor.Env{Client: client(t, srv.ArtifactoryURL(), token), Repo: tt.repo, Scratch: tt.scratch},
+				[]doctor.Check{doctor.DefaultChecks()[len(doctor.DefaultChecks())-1]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rep.Results[0]
+			if r.Status != tt.want || !strings.Contains(r.Found, tt.says) {
+				t.Errorf("%s %q; want %s saying %q", r.Status, r.Found, tt.want, tt.says)
+			}
+			if tt.want == doctor.StatusFail && srv.Store().Len() != before {
+				t.Errorf("the refused scratch check changed the store: %d items, was %d", srv.Store().Len(), before)
+			}
+		})
+	}
+}

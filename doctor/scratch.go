@@ -27,12 +27,25 @@ import (
 // rest. It removes its image at the end.
 func checkScratchLayout(ctx context.Context, env Env) Result {
 	c := env.Client
+	if strings.EqualFold(env.Scratch, env.Repo) {
+		return Result{Status: StatusFail, Found: "--scratch-repo " + env.Scratch + " is the --repo itself",
+			Artprune: "the scratch checks push and delete images: give them an empty local Docker repository of their own"}
+	}
 	if err := c.CheckDockerLocal(ctx, env.Scratch); err != nil {
 		return Result{Status: StatusFail, Found: err.Error(), Artprune: "the scratch repository must be a local Docker repository"}
 	}
+	if other, err := scratchHolds(ctx, c, env.Scratch); err != nil || other != "" {
+		found := "--scratch-repo " + env.Scratch + " holds " + other + ", which the doctor did not push"
+		if err != nil {
+			found = "could not check that --scratch-repo " + env.Scratch + " is empty: " + err.Error()
+		}
+		return Result{Status: StatusFail, Found: found,
+			Artprune: "the scratch checks push and delete images: give them an empty local Docker repository of their own " +
+				"(leftover " + probePrefix + "* images are fine)"}
+	}
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	image := "artprune-doctor-probe-" + hex.EncodeToString(suffix)
+	image := probePrefix + hex.EncodeToString(suffix)
 	p := pusher{c: c, repo: env.Scratch, image: image}
 	defer func() {
 		// Clean up whatever was written, with a context of its own so that cancellation still cleans. The deletes
@@ -129,6 +142,32 @@ func checkScratchLayout(ctx context.Context, env Env) Result {
 		Found: "pushed through the Docker API of " + env.Scratch + ": digest folders as expected, " + layout +
 			", checksums and docker.manifest.digest are the digests, a deleted digest folder answers 404 the second time",
 		Artprune: "treats every manifest file of a tag folder as a root, deletes digest folders with one DELETE each, counts 404 as already gone"}
+}
+
+// probePrefix starts the name of every image the scratch checks push.
+const probePrefix = "artprune-doctor-probe-"
+
+// scratchHolds returns an item of repo that is not below a leftover probe image ("" if none): the scratch
+// repository must hold nothing else. A listing that is trimmed or too long to read counts as holding others.
+func scratchHolds(ctx context.Context, c *artifactory.Client, repo string) (string, error) {
+	const most = 1000
+	rows, trimmed, err := c.AQL(ctx, fmt.Sprintf(`items.find({"repo":%q,"type":"any"}).include("repo","path","name","type").limit(%d)`, repo, most))
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rows {
+		top, _, _ := strings.Cut(r.Path, "/")
+		if r.Path == "." {
+			top = r.Name
+		}
+		if top != "." && top != "" && !strings.HasPrefix(top, probePrefix) {
+			return strings.TrimPrefix(r.Path+"/", "./") + r.Name, nil
+		}
+	}
+	if trimmed || len(rows) >= most {
+		return fmt.Sprintf("at least %d items", len(rows)), nil
+	}
+	return "", nil
 }
 
 func pushFailed(err error) Result {
