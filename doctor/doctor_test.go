@@ -3,7 +3,10 @@ package doctor_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +263,38 @@ func TestScratchRepoMustBeEmpty(t *testing.T) {
 				t.Errorf("the refused scratch check changed the store: %d items, was %d", srv.Store().Len(), before)
 			}
 		})
+	}
+}
+
+// refuseProbeDelete answers 403 to the DELETE of the probe image's folder, as for a user without Delete
+// permission on it; everything else goes to the server.
+type refuseProbeDelete struct{}
+
+func (refuseProbeDelete) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodDelete && regexp.MustCompile(`/docker-scratch/artprune-doctor-probe-[0-9a-f]{8}/$`).MatchString(r.URL.Path) {
+		return &http.Response{StatusCode: 403, Status: "403 Forbidden", Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"errors":[{"status":403,"message":"Not enough permissions to delete/overwrite artifact"}]}`))}, nil
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestScratchCleanupFailureWarns: when the probe image cannot be deleted at the end, the scratch check says so
+// (a warning naming the image and the error), instead of passing silently and leaving it behind.
+func TestScratchCleanupFailureWarns(t *testing.T) {
+	srv := emulator(t, artifactorytest.EditionPro)
+	c, err := artifactory.New(srv.ArtifactoryURL(), artifactory.WithAccessToken(token), artifactory.WithTransport(refuseProbeDelete{}),
+		artifactory.WithBackoff(artifactory.Backoff{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond, MaxRetryAfter: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := doctor.Run(context.Background(), doctor.Env{Client: c, Repo: "docker-local", Scratch: "docker-scratch"},
+		[]doctor.Check{doctor.DefaultChecks()[len(doctor.DefaultChecks())-1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Status != doctor.StatusWarn || !strings.Contains(r.Found, "cleanup: deleting the probe image docker-scratch/artprune-doctor-probe-") ||
+		!strings.Contains(r.Found, "Not enough permissions") || !strings.Contains(r.Found, "delete it by hand") {
+		t.Errorf("%s %q; want a warning naming the probe image left behind and why", r.Status, r.Found)
 	}
 }

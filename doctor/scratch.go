@@ -25,7 +25,7 @@ import (
 // a manifest file's checksum and docker.manifest.digest property are its digest, that artprune's inventory lists
 // every file, and that deleting a digest folder answers success, then 404 (counted as already gone), leaving the
 // rest. It removes its image at the end.
-func checkScratchLayout(ctx context.Context, env Env) Result {
+func checkScratchLayout(ctx context.Context, env Env) (res Result) {
 	c := env.Client
 	if strings.EqualFold(env.Scratch, env.Repo) {
 		return Result{Status: StatusFail, Found: "--scratch-repo " + env.Scratch + " is the --repo itself",
@@ -49,10 +49,23 @@ func checkScratchLayout(ctx context.Context, env Env) Result {
 	p := pusher{c: c, repo: env.Scratch, image: image}
 	defer func() {
 		// Clean up whatever was written, with a context of its own so that cancellation still cleans. The deletes
-		// put the probe in the Trash Can; take it out too where the API allows (Pro and above, an admin).
+		// put the probe in the Trash Can; take it out too where the API allows (Pro and above, an admin). A
+		// failure is a warning: the check's finding holds, but the probe image stays behind.
 		cctx := context.WithoutCancel(ctx)
-		_ = c.DeleteFolder(cctx, env.Scratch, image)
-		_ = c.DeleteFromTrash(cctx, env.Scratch, image)
+		var left []string
+		if err := c.DeleteFolder(cctx, env.Scratch, image); err != nil && !errors.Is(err, prune.ErrNotFound) {
+			left = append(left, fmt.Sprintf("deleting the probe image %s/%s failed (%v): delete it by hand", env.Scratch, image, err))
+		}
+		if err := c.DeleteFromTrash(cctx, env.Scratch, image); err != nil && !errors.Is(err, prune.ErrNotFound) &&
+			!errors.Is(err, artifactory.ErrTrashAPIUnavailable) {
+			left = append(left, fmt.Sprintf("taking the probe image out of the Trash Can failed (%v): it stays there until its retention ends", err))
+		}
+		if len(left) > 0 {
+			if res.Status == StatusOK {
+				res.Status = StatusWarn
+			}
+			res.Found += "; cleanup: " + strings.Join(left, "; ")
+		}
 	}()
 
 	platform, err := p.pushImage(ctx, "")
@@ -230,24 +243,39 @@ func (p pusher) pushBlob(ctx context.Context, data []byte) (string, error) {
 	return dg, nil
 }
 
-// rel turns an upload Location into a path relative to the Artifactory base URL.
+// rel turns an upload Location into a path relative to the Artifactory base URL. It accepts only an upload of
+// this image in this repository, in either of the forms Artifactory answers (/v2/<repo>/<image>/blobs/uploads/...
+// or .../api/docker/<repo>/v2/<image>/blobs/uploads/...), and no "." or ".." segment: the Location comes from the
+// server, and the doctor sends its credentials and data to it.
 func (p pusher) rel(loc string) (string, error) {
 	u, err := url.Parse(loc)
 	if err != nil {
 		return "", fmt.Errorf("upload Location %q: %w", loc, err)
 	}
-	path := u.Path
-	if u.RawQuery != "" {
-		path += "?" + u.RawQuery
+	for _, path := range []string{u.Path, u.EscapedPath()} {
+		for seg := range strings.SplitSeq(path, "/") {
+			if seg == ".." || seg == "." || strings.Contains(strings.ToLower(seg), "%2e%2e") {
+				return "", fmt.Errorf("upload Location %q has a %q segment", loc, seg)
+			}
+		}
 	}
-	switch {
+	var rest string
+	switch path := u.Path; {
 	case strings.HasPrefix(path, "/v2/"+p.repo+"/"):
-		return "api/docker/" + p.repo + "/v2/" + strings.TrimPrefix(path, "/v2/"+p.repo+"/"), nil
-	case strings.Contains(path, "/api/docker/"):
-		_, after, _ := strings.Cut(path, "/api/docker/")
-		return "api/docker/" + after, nil
+		rest = strings.TrimPrefix(path, "/v2/"+p.repo+"/")
+	case strings.Contains(path, "/api/docker/"+p.repo+"/v2/"):
+		_, rest, _ = strings.Cut(path, "/api/docker/"+p.repo+"/v2/")
+	default:
+		return "", fmt.Errorf("upload Location %q is neither /v2/%s/... nor .../api/docker/%s/v2/...", loc, p.repo, p.repo)
 	}
-	return "", fmt.Errorf("upload Location %q is neither /v2/%s/... nor .../api/docker/...", loc, p.repo)
+	if want := p.image + "/blobs/uploads/"; !strings.HasPrefix(rest, want) || len(rest) == len(want) {
+		return "", fmt.Errorf("upload Location %q is not an upload of %s/%s (want .../%s<id>)", loc, p.repo, p.image, want)
+	}
+	rel := "api/docker/" + p.repo + "/v2/" + rest
+	if u.RawQuery != "" {
+		rel += "?" + u.RawQuery
+	}
+	return rel, nil
 }
 
 func (p pusher) putManifest(ctx context.Context, ref, mediaType string, body []byte) (string, error) {
