@@ -462,3 +462,46 @@ func TestSilentCapCaught(t *testing.T) {
 		})
 	}
 }
+
+// TestLongBatchesFitWithPartitionBounds: FolderFiles batches its clauses to the query length limit with room for
+// one keyset bound; without sort a partition adds two bounds as long as the rows' paths. With 40 images of
+// 200-character names and small partitions, such a query would pass 6,000 characters: the batch is split instead,
+// and every file is listed once, exactly as on pro.
+func TestLongBatchesFitWithPartitionBounds(t *testing.T) {
+	files := func(t *testing.T, ed artifactorytest.Edition, pageSize int) ([]string, error) {
+		t.Helper()
+		srv := newServer(t, artifactorytest.WithEdition(ed))
+		var folders []string
+		for i := range 40 {
+			image := "team/" + strings.Repeat("x", 200) + fmt.Sprintf("%02d", i)
+			for j := range 3 {
+				folder := fmt.Sprintf("%s/sha256:%064x", image, i*10+j)
+				folders = append(folders, folder)
+				for _, name := range []string{prune.ManifestName, fmt.Sprintf("sha256__%064x", 1000+i*10+j)} {
+					if _, err := srv.Store().PutFile(artifactorytest.FileSpec{Repo: "docker-local", Path: folder + "/" + name, Data: []byte(folder + name)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		var got []string
+		err := newClient(t, srv, artifactory.WithPageSize(pageSize)).FolderFiles(context.Background(), "docker-local", folders, func(f prune.File) error {
+			got = append(got, f.Path+"/"+f.Name)
+			return nil
+		})
+		slices.Sort(got)
+		return got, err
+	}
+	want, err := files(t, artifactorytest.EditionPro, 10000)
+	if err != nil || len(want) != 240 {
+		t.Fatalf("pro: %d files, %v; want 240", len(want), err)
+	}
+	for _, ed := range []artifactorytest.Edition{artifactorytest.EditionJCR, artifactorytest.EditionOSS, artifactorytest.EditionPro} {
+		for _, size := range []int{3, 50, 10000} {
+			got, err := files(t, ed, size)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("%s, page size %d: %d files, %v; want the %d of pro, once each", ed, size, len(got), err, len(want))
+			}
+		}
+	}
+}

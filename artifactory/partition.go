@@ -101,7 +101,7 @@ func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo
 		stack = stack[:len(stack)-1]
 		query := fmt.Sprintf(`items.find(%s).include(%s).limit(%d)`, p.criteria(q.Criteria), quoteList(rowFields), limit)
 		if len(query) > MaxQueryChars {
-			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d", len(query), MaxQueryChars)
+			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d: %w", len(query), MaxQueryChars, errQueryTooLong)
 		}
 		rows, trimmed, err := c.partitionQuery(ctx, query, limit)
 		if err != nil {
@@ -189,7 +189,7 @@ func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo
 func (c *Client) morePartitionRows(ctx context.Context, p partition, criteria string, k int) (*Row, error) {
 	query := fmt.Sprintf(`items.find(%s).include(%s).offset(%d).limit(1)`, p.criteria(criteria), quoteList(rowFields), k)
 	if len(query) > MaxQueryChars {
-		return nil, fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d", len(query), MaxQueryChars)
+		return nil, fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d: %w", len(query), MaxQueryChars, errQueryTooLong)
 	}
 	rows, _, err := c.partitionQuery(ctx, query, 1)
 	if err != nil {
