@@ -17,6 +17,10 @@ import (
 // MaxQueryChars is Artifactory's limit on the length of an AQL query.
 const MaxQueryChars = 6000
 
+// errQueryTooLong is wrapped by the error of a search whose query, bounds included, would exceed MaxQueryChars;
+// it is found before the query is sent.
+var errQueryTooLong = errors.New("AQL query too long")
+
 // Row is one AQL result row, with the fields artprune includes.
 type Row struct {
 	Repo     string `json:"repo"`
@@ -116,7 +120,7 @@ func (c *Client) searchSorted(ctx context.Context, q Query, fn func(Row) error) 
 		query := fmt.Sprintf(`items.find(%s).include(%s).sort({"$asc":["path","name"]}).limit(%d)`,
 			criteria, quoteList(rowFields), c.pageSize)
 		if len(query) > MaxQueryChars {
-			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d", len(query), MaxQueryChars)
+			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d: %w", len(query), MaxQueryChars, errQueryTooLong)
 		}
 		rows, date, err := c.aqlPage(ctx, query)
 		if err != nil {
@@ -173,7 +177,7 @@ func (c *Client) probeComplete(ctx context.Context, criteria string, cutoff time
 		query := fmt.Sprintf(`items.find(%s).include(%s).sort({%q:["path","name"]}).offset(%d)`,
 			criteria, quoteList(rowFields), order, counted)
 		if len(query) > MaxQueryChars {
-			return fmt.Errorf("AQL completeness probe of %d characters exceeds Artifactory's limit of %d", len(query), MaxQueryChars)
+			return fmt.Errorf("AQL completeness probe of %d characters exceeds Artifactory's limit of %d: %w", len(query), MaxQueryChars, errQueryTooLong)
 		}
 		rows, _, err := c.aqlQuery(ctx, query, 1)
 		if err != nil {

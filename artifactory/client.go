@@ -202,6 +202,9 @@ func baseTransport(cfg clientConfig) (http.RoundTripper, error) {
 	return t, nil
 }
 
+// PageSize returns the number of AQL rows asked for per page (and per partition, where AQL refuses sort).
+func (c *Client) PageSize() int { return c.pageSize }
+
 // BaseURL returns the Artifactory base URL, ending with "/".
 func (c *Client) BaseURL() string { return c.base }
 

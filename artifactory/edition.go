@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -48,6 +49,8 @@ type ServerInfo struct {
 	Admin bool `json:"admin"`
 	// How says how the edition was found.
 	How string `json:"detected_by"`
+	// licenses is what api/system/licenses answered, quoted when a listing is refused for want of an admin.
+	licenses string
 }
 
 // String names the server for logs: "jcr 7.104.15 (AQL without sort; admin)".
@@ -79,10 +82,15 @@ type serverCache struct {
 	version *ServerVersion
 }
 
-// Server detects the edition of the server, once per client: api/system/version (JFrog's build-info takes an
-// empty "addons" list for OSS, ArtifactoryVersion.isOSS) and api/system/licenses (admin only; "JCR Edition" and
-// "OSS" are those editions' license types). A server that refuses a sort later is taken for OSS or JCR from then
-// on (see [Client.Search]). Failing to read the version is not an error: the first refusal decides.
+// Server detects the edition of the server, once per client. Whether AQL sorts, the one thing that changes what
+// artprune does, is decided by an actual sorted query (see [sortProbe]): a refusal with the OSS validator's
+// message means no sort. api/system/version (JFrog's build-info takes an empty "addons" list for OSS,
+// ArtifactoryVersion.isOSS) and api/system/licenses (admin only; "JCR Edition" and "OSS" are those editions'
+// license types) only name the edition, and the licenses answer tells whether the caller is an admin.
+//
+// A failure that says nothing about the server (the sort probe failing otherwise than with that refusal, or, on a
+// server whose AQL refuses sort, api/system/licenses failing otherwise than with 401 or 403) is returned and not
+// cached: the next call detects again. Failing to read the version is not an error.
 func (c *Client) Server(ctx context.Context) (ServerInfo, error) {
 	c.srv.mu.Lock()
 	defer c.srv.mu.Unlock()
@@ -110,8 +118,12 @@ func (c *Client) KnownServer() (ServerInfo, bool) {
 	return *c.srv.info, true
 }
 
+// sortProbe is the one-row sorted query that decides whether AQL sorts: the fields a user who is not an admin
+// must include, and a name no Docker push writes, so that it costs one index lookup.
+const sortProbe = `items.find({"name":"artprune-sort-probe"}).include("repo","path","name").sort({"$asc":["name"]}).limit(1)`
+
 func (c *Client) detect(ctx context.Context) (ServerInfo, error) {
-	info := ServerInfo{Sorts: true, Edition: EditionPro}
+	info := ServerInfo{Edition: EditionPro}
 	var how []string
 	var v ServerVersion
 	var err error
@@ -120,11 +132,12 @@ func (c *Client) detect(ctx context.Context) (ServerInfo, error) {
 	} else {
 		err = c.getJSON(ctx, "api/system/version", &v)
 	}
+	noAddons := false
 	switch {
 	case err == nil:
 		info.Version = v.Version
-		if v.Addons != nil && len(v.Addons) == 0 {
-			info.Sorts, info.Edition = false, EditionOSSOrJCR
+		noAddons = v.Addons != nil && len(v.Addons) == 0
+		if noAddons {
 			how = append(how, "api/system/version lists no addons")
 		} else {
 			how = append(how, "api/system/version lists addons")
@@ -134,23 +147,54 @@ func (c *Client) detect(ctx context.Context) (ServerInfo, error) {
 	default:
 		how = append(how, "api/system/version unreadable ("+err.Error()+")")
 	}
-	var lic struct {
-		Type string `json:"type"`
-	}
-	switch err := c.getJSON(ctx, "api/system/licenses", &lic); {
+
+	// Whether AQL sorts is asked of AQL itself: a proxy that strips fields from the version, or a server that
+	// hides its addons from some users, must not make a sorting server look like OSS.
+	_, _, err = c.aqlQuery(ctx, sortProbe, 1)
+	_, refused := isSortRefusal(err)
+	switch {
 	case err == nil:
-		info.Admin, info.License = true, lic.Type
-		how = append(how, fmt.Sprintf("api/system/licenses: %q", lic.Type))
-		switch strings.ToLower(lic.Type) {
-		case "jcr edition":
-			info.Sorts, info.Edition = false, EditionJCR
-		case "oss", "community edition for c/c++":
-			info.Sorts, info.Edition = false, EditionOSS
-		}
+		info.Sorts = true
+		how = append(how, "a sorted AQL query was answered")
+	case refused:
+		// The message itself stays out of the log: it is the expected answer here, not a refused query of the run.
+		how = append(how, "AQL refused a sort (HTTP 400 from the open-source validator)")
 	case ctx.Err() != nil:
 		return info, ctx.Err()
 	default:
-		how = append(how, "api/system/licenses refused: not an admin")
+		return info, fmt.Errorf("find out whether AQL sorts (a one-row sorted query): %w", err)
+	}
+
+	lic, err := c.readLicense(ctx)
+	switch {
+	case err == nil:
+		info.Admin, info.License = lic.admin, lic.typ
+		info.licenses = lic.how
+		how = append(how, lic.how)
+	case ctx.Err() != nil:
+		return info, ctx.Err()
+	case !info.Sorts:
+		// Only here does the answer decide anything (whether the listing can be proven complete): a failure that
+		// is not a refusal must not pass for one.
+		return info, fmt.Errorf("find out whether the user is an admin (artprune lists without sort here, which needs an admin): %w", err)
+	default:
+		info.licenses = "api/system/licenses failed (" + err.Error() + ")"
+		how = append(how, info.licenses+"; not needed where AQL sorts")
+	}
+
+	switch t := strings.ToLower(info.License); {
+	case t == "jcr edition":
+		info.Edition = EditionJCR
+	case t == "oss" || t == "community edition for c/c++":
+		info.Edition = EditionOSS
+	case !info.Sorts:
+		info.Edition = EditionOSSOrJCR
+	}
+	if info.Sorts && info.Edition != EditionPro {
+		how = append(how, "the license names "+info.Edition+", but AQL sorts: listing on the sort")
+	}
+	if info.Sorts && noAddons {
+		how = append(how, "AQL sorts although the version lists no addons: listing on the sort")
 	}
 	if info.Sorts {
 		if u, err := url.Parse(c.base); err == nil && strings.HasSuffix(strings.ToLower(u.Hostname()), ".jfrog.io") {
@@ -160,6 +204,89 @@ func (c *Client) detect(ctx context.Context) (ServerInfo, error) {
 	}
 	info.How = strings.Join(how, "; ")
 	return info, nil
+}
+
+// license is what api/system/licenses told about the caller.
+type license struct {
+	admin bool
+	typ   string // the license type; for an HA cluster, the types of its licenses
+	how   string // what the endpoint answered, for logs and refusals
+}
+
+// readLicense asks api/system/licenses, which only admins may read. It understands the answer of a single server
+// ({"type":...}, JFrog REST API "License Information") and the two shapes given for an HA cluster: a list of
+// licenses with their nodeId (JFrog REST API "HA License Information", sample output) and the same list under
+// "licenses" (peimanja/artifactory_exporter, LicensesInfo). The caller is taken for an admin only when a license
+// type comes back: an answer without one (a proxy's page, {}) proves nothing. 401 and 403 mean not an admin; any
+// other failure is returned.
+func (c *Client) readLicense(ctx context.Context) (license, error) {
+	var lastErr error
+	for attempt := 1; attempt <= c.backoff.Attempts; attempt++ {
+		lic, retry, err := c.readLicenseOnce(ctx)
+		if err == nil || !retry || ctx.Err() != nil {
+			return lic, err
+		}
+		lastErr = err
+		if err := sleep(ctx, c.backoff.wait(attempt, 0)); err != nil {
+			return license{}, err
+		}
+	}
+	return license{}, lastErr
+}
+
+// readLicenseOnce is one attempt of readLicense; retry says whether the answer was lost or cut short.
+func (c *Client) readLicenseOnce(ctx context.Context) (lic license, retry bool, err error) {
+	const rel = "api/system/licenses"
+	resp, err := c.send(ctx, http.MethodGet, c.base+rel, nil)
+	if err != nil {
+		return license{}, retryableError(err), fmt.Errorf("GET %s: %w", rel, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		var ae *APIError
+		errors.As(apiError("GET", rel, resp), &ae)
+		return license{how: fmt.Sprintf("GET %s was refused (%d %s, %q): not an admin", rel, ae.Status, http.StatusText(ae.Status), ae.Message)}, false, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return license{}, false, apiError("GET", rel, resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return license{}, true, fmt.Errorf("GET %s: %w", rel, err)
+	}
+	if types := licenseTypes(body); len(types) > 0 {
+		t := strings.Join(types, ", ")
+		return license{admin: true, typ: t, how: fmt.Sprintf("GET %s: %q", rel, t)}, false, nil
+	}
+	shown := strings.TrimSpace(string(body))
+	if len(shown) > 200 {
+		shown = shown[:200] + "..."
+	}
+	return license{how: fmt.Sprintf("GET %s answered 200 without a license type (%q): not proven an admin", rel, shown)}, false, nil
+}
+
+// licenseTypes returns the distinct non-empty license types of an api/system/licenses answer, in order.
+func licenseTypes(body []byte) []string {
+	type entry struct {
+		Type string `json:"type"`
+	}
+	var list []entry
+	var one struct {
+		Type     string  `json:"type"`
+		Licenses []entry `json:"licenses"`
+	}
+	if err := json.Unmarshal(body, &one); err == nil {
+		list = append([]entry{{one.Type}}, one.Licenses...)
+	} else if err := json.Unmarshal(body, &list); err != nil {
+		return nil
+	}
+	var types []string
+	for _, e := range list {
+		if t := strings.TrimSpace(e.Type); t != "" && !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	return types
 }
 
 // sortRefused records that the server refused a sort: from now on this client searches without one.

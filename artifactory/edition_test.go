@@ -42,17 +42,46 @@ func (a *aqlRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// sorted counts the sorted queries other than the edition detection's one-row probe.
 func (a *aqlRecorder) sorted() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := 0
 	for _, q := range a.queries {
-		if strings.Contains(q, ".sort(") {
+		if strings.Contains(q, ".sort(") && !isSortProbe(q) {
 			n++
 		}
 	}
 	return n
 }
+
+// listing returns the queries other than the edition detection's probe.
+func (a *aqlRecorder) listing() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, q := range a.queries {
+		if !isSortProbe(q) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// probes counts the edition detection's one-row sorted queries.
+func (a *aqlRecorder) probes() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, q := range a.queries {
+		if isSortProbe(q) {
+			n++
+		}
+	}
+	return n
+}
+
+func isSortProbe(q string) bool { return strings.Contains(q, `"artprune-sort-probe"`) }
 
 // editionServer is an emulator of edition ed holding a generated repository, plus a reader who sees everything
 // and a reader who may not see one tag.
@@ -134,6 +163,9 @@ func TestInventoryOnEveryEdition(t *testing.T) {
 				if n := rec.sorted(); !tt.sorts && n > 0 {
 					t.Errorf("page size %d: %d queries with a sort sent to %s", size, n, tt.edition)
 				}
+				if n := rec.probes(); n != 1 {
+					t.Errorf("page size %d: %d one-row sort probes, want exactly 1 per client", size, n)
+				}
 			}
 		})
 	}
@@ -158,8 +190,8 @@ func TestUnprovableListingsFailClosed(t *testing.T) {
 				if !errors.Is(err, prune.ErrIncomplete) {
 					t.Errorf("filtered view, page size %d: got %v, want ErrIncomplete", size, err)
 				}
-				if oss && (!errors.Is(err, artifactory.ErrNeedsAdmin) || !strings.Contains(err.Error(), "run artprune as an admin user") || len(rec.queries) > 0) {
-					t.Errorf("filtered view, page size %d: got %v after %d queries, want ErrNeedsAdmin before any", size, err, len(rec.queries))
+				if oss && (!errors.Is(err, artifactory.ErrNeedsAdmin) || !strings.Contains(err.Error(), "run artprune as an admin user") || len(rec.listing()) > 0) {
+					t.Errorf("filtered view, page size %d: got %v after %d queries, want ErrNeedsAdmin before any", size, err, len(rec.listing()))
 				}
 			}
 			// A reader who happens to see everything is refused too where sort is refused: nothing proves it.
@@ -189,13 +221,17 @@ func TestUnprovableListingsFailClosed(t *testing.T) {
 	}
 }
 
-// TestFirstSortRefusalSwitches: a server that hides its edition (no version, no license endpoint) but refuses
-// sort is found out by its first refusal, once; the search then goes on unsorted (sizes) or refuses a listing it
-// cannot prove (a caller it could not see to be an admin).
-func TestFirstSortRefusalSwitches(t *testing.T) {
+// TestSortDecidedByAQL: a server that hides its version refuses the detection's one-row sorted query, once; the
+// client then searches without sort from the start (sizes work) and refuses a listing it cannot prove for a
+// caller who is not an admin (the licenses endpoint answers 403), quoting that answer.
+func TestSortDecidedByAQL(t *testing.T) {
 	srv := editionServer(t, artifactorytest.EditionJCR)
-	rec := &aqlRecorder{hide: []string{"/api/system/version", "/api/system/licenses"}}
-	c := newClient(t, srv, artifactory.WithTransport(rec), artifactory.WithPageSize(5))
+	rec := &aqlRecorder{hide: []string{"/api/system/version"}}
+	c, err := artifactory.New(srv.ArtifactoryURL(), artifactory.WithAccessToken("reader-token"), artifactory.WithBackoff(fastBackoff),
+		artifactory.WithTransport(rec), artifactory.WithPageSize(5))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var folder string
 	for _, f := range truth(t, srv) {
 		if strings.Contains(f, "/sha256:") && strings.HasSuffix(f, "/"+prune.ManifestName) {
@@ -204,18 +240,19 @@ func TestFirstSortRefusalSwitches(t *testing.T) {
 		}
 	}
 	var files []string
-	err := c.FolderFiles(context.Background(), "docker-local", []string{folder}, func(f prune.File) error {
+	err = c.FolderFiles(context.Background(), "docker-local", []string{folder}, func(f prune.File) error {
 		files = append(files, f.Name)
 		return nil
 	})
 	if err != nil || !slices.Contains(files, prune.ManifestName) {
 		t.Fatalf("FolderFiles after a refusal: %v %v", files, err)
 	}
-	if _, err := listWith(t, c); !errors.Is(err, artifactory.ErrNeedsAdmin) {
-		t.Errorf("inventory after a refusal without a visible admin: %v, want ErrNeedsAdmin", err)
+	_, err = listWith(t, c)
+	if !errors.Is(err, artifactory.ErrNeedsAdmin) || !strings.Contains(err.Error(), `refused (403 Forbidden, "You are not authorized to view the license")`) {
+		t.Errorf("inventory of a reader without sort: %v, want ErrNeedsAdmin quoting the licenses answer", err)
 	}
-	if n := rec.sorted(); n != 1 {
-		t.Errorf("%d sorted queries, want the one refused", n)
+	if n, p := rec.sorted(), rec.probes(); n != 0 || p != 1 {
+		t.Errorf("%d sorted queries and %d probes, want none and the one refused", n, p)
 	}
 	info, _ := c.Server(context.Background())
 	if info.Sorts || info.Edition != artifactory.EditionOSSOrJCR || !strings.Contains(info.How, "refused a sort") {
@@ -386,5 +423,85 @@ func TestPartitionsSurviveDeletes(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("with deletes during the listing: %d files listed, want %d\n  got  %v\n  want %v", len(got), len(want), got, want)
+	}
+}
+
+// TestSilentCapCaught: a server (or a proxy) that cuts every AQL answer to a few rows without range.notification,
+// below --page-size. Without sort, a short answer is taken as its whole partition only once .offset(k).limit(1)
+// finds nothing beyond it: the listing is exact (the cut partitions are split until they fit), or, cut to one row,
+// fails closed. Where AQL sorts, the short page followed by more rows already fails it.
+func TestSilentCapCaught(t *testing.T) {
+	tests := []struct {
+		edition  artifactorytest.Edition
+		cap      int
+		pageSize int
+		wantErr  string // "" for the exact listing
+	}{
+		{artifactorytest.EditionJCR, 40, 1000, ""},
+		{artifactorytest.EditionOSS, 40, 1000, ""},
+		{artifactorytest.EditionJCR, 7, 10000, ""},
+		{artifactorytest.EditionJCR, 40, 30, ""}, // the cap does not bite
+		{artifactorytest.EditionJCR, 1, 1000, "cuts answers silently, too short to split"},
+		{artifactorytest.EditionOSS, 1, 1000, "cuts answers silently, too short to split"},
+		{artifactorytest.EditionPro, 40, 1000, "a short page was followed by more rows"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/cap%d/page%d", tt.edition, tt.cap, tt.pageSize), func(t *testing.T) {
+			srv := editionServer(t, tt.edition, artifactorytest.WithAQLSilentCap(tt.cap))
+			want := truth(t, srv)
+			got, err := listWith(t, newClient(t, srv, artifactory.WithPageSize(tt.pageSize)))
+			if tt.wantErr == "" {
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("listed %d of %d files, %v; want the exact listing", len(got), len(want), err)
+				}
+				return
+			}
+			if !errors.Is(err, prune.ErrIncomplete) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("listed %d of %d files, %v; want ErrIncomplete saying %q", len(got), len(want), err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestLongBatchesFitWithPartitionBounds: FolderFiles batches its clauses to the query length limit with room for
+// one keyset bound; without sort a partition adds two bounds as long as the rows' paths. With 40 images of
+// 200-character names and small partitions, such a query would pass 6,000 characters: the batch is split instead,
+// and every file is listed once, exactly as on pro.
+func TestLongBatchesFitWithPartitionBounds(t *testing.T) {
+	files := func(t *testing.T, ed artifactorytest.Edition, pageSize int) ([]string, error) {
+		t.Helper()
+		srv := newServer(t, artifactorytest.WithEdition(ed))
+		var folders []string
+		for i := range 40 {
+			image := "team/" + strings.Repeat("x", 200) + fmt.Sprintf("%02d", i)
+			for j := range 3 {
+				folder := fmt.Sprintf("%s/sha256:%064x", image, i*10+j)
+				folders = append(folders, folder)
+				for _, name := range []string{prune.ManifestName, fmt.Sprintf("sha256__%064x", 1000+i*10+j)} {
+					if _, err := srv.Store().PutFile(artifactorytest.FileSpec{Repo: "docker-local", Path: folder + "/" + name, Data: []byte(folder + name)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		var got []string
+		err := newClient(t, srv, artifactory.WithPageSize(pageSize)).FolderFiles(context.Background(), "docker-local", folders, func(f prune.File) error {
+			got = append(got, f.Path+"/"+f.Name)
+			return nil
+		})
+		slices.Sort(got)
+		return got, err
+	}
+	want, err := files(t, artifactorytest.EditionPro, 10000)
+	if err != nil || len(want) != 240 {
+		t.Fatalf("pro: %d files, %v; want 240", len(want), err)
+	}
+	for _, ed := range []artifactorytest.Edition{artifactorytest.EditionJCR, artifactorytest.EditionOSS, artifactorytest.EditionPro} {
+		for _, size := range []int{3, 50, 10000} {
+			got, err := files(t, ed, size)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("%s, page size %d: %d files, %v; want the %d of pro, once each", ed, size, len(got), err, len(want))
+			}
+		}
 	}
 }

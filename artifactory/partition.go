@@ -63,8 +63,10 @@ func (c *Client) partitionLimit() int { return max(c.pageSize, 2) }
 // Container Registry (AqlQueryValidator.blockSortingForOSS). Without a sort there is no stable order to page on,
 // so it asks the query over partitions of the (path, name) keys instead, each with .limit(L) and no offset:
 //
-//   - an answer with fewer than L rows, without range.notification, is the whole partition for an admin, whose
-//     rows Artifactory does not filter by permission; its rows are delivered;
+//   - an answer of k < L rows, without range.notification, is the whole partition for an admin, whose rows
+//     Artifactory does not filter by permission, once the same query with .offset(k).limit(1) comes back empty
+//     (SQL's OFFSET/LIMIT answers "more than k rows?" in any order); its rows are then delivered. A row there
+//     means the server cut the answer below the limit without a sign: the answer is split as a full one;
 //   - a full answer (L rows), or one the server trimmed (range.notification: more rows than its result limit),
 //     may be part of the partition: it is discarded, and the partition is split in two at the median key of the
 //     answer, [from, median) and [median, to), both asked again. Each holds fewer rows than the partition (the
@@ -82,19 +84,24 @@ func (c *Client) partitionLimit() int { return max(c.pageSize, 2) }
 // prune.ErrIncomplete) before any query. Without ConfirmEnd (sizes) the answers are taken as they come.
 func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo, fn func(Row) error) error {
 	if q.ConfirmEnd && !info.Admin {
+		asked := info.licenses
+		if asked == "" {
+			asked = "the caller was not found to be an admin"
+		}
 		return fmt.Errorf("this Artifactory (%s) refuses AQL sort, and without sort artprune cannot prove that the listing "+
 			"of a user who is not an admin is complete (Artifactory leaves out rows the user may not read, without a sign, "+
-			"and the completeness probe needs sort; artprune asked GET api/system/licenses, which only admins may read, "+
-			"and was refused): %w; run artprune as an admin user", info, ErrNeedsAdmin)
+			"and the completeness probe needs sort); artprune asked api/system/licenses, which only admins may read: %s: %w; "+
+			"run artprune as an admin user", info, asked, ErrNeedsAdmin)
 	}
 	limit := c.partitionLimit()
+	capped := false // the server was found cutting answers below the limit (logged once)
 	stack := []partition{{}}
 	for queries := 1; len(stack) > 0; queries++ {
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		query := fmt.Sprintf(`items.find(%s).include(%s).limit(%d)`, p.criteria(q.Criteria), quoteList(rowFields), limit)
 		if len(query) > MaxQueryChars {
-			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d", len(query), MaxQueryChars)
+			return fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d: %w", len(query), MaxQueryChars, errQueryTooLong)
 		}
 		rows, trimmed, err := c.partitionQuery(ctx, query, limit)
 		if err != nil {
@@ -104,7 +111,32 @@ func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo
 			return fmt.Errorf("AQL partition query %d: Artifactory trimmed the answer to %d row, too few to split the partition: %w",
 				queries, len(rows), prune.ErrIncomplete)
 		}
-		if len(rows) < limit && !trimmed {
+		full := len(rows) >= limit || trimmed
+		if !full && len(rows) > 0 {
+			// A short answer is the whole partition only if the server did not cap it silently below the limit:
+			// ask whether a row lies beyond it. SQL OFFSET k LIMIT 1 answers "more than k rows?" whatever the
+			// order, so an empty answer proves the partition holds exactly the k rows listed (for an admin,
+			// whose rows are not filtered); a row means the answer was cut, and the partition is split.
+			more, err := c.morePartitionRows(ctx, p, q.Criteria, len(rows))
+			if err != nil {
+				return fmt.Errorf("AQL partition query %d: %w", queries, err)
+			}
+			if more != nil {
+				if len(rows) < 2 {
+					return fmt.Errorf("AQL partition query %d: Artifactory answered %d row for .limit(%d) although more match "+
+						"(.offset(%d) found %s/%s), without range.notification: it cuts answers silently, too short to split: %w; "+
+						"check the server's AQL result limit and any proxy in front of it (artprune doctor checks .limit)",
+						queries, len(rows), limit, len(rows), more.Path, more.Name, prune.ErrIncomplete)
+				}
+				if !capped {
+					capped = true
+					c.log.Warn("Artifactory answers fewer AQL rows than .limit asks, without range.notification: splitting "+
+						"partitions until they fit; lower --page-size below that cap", "rows", len(rows), "limit", limit)
+				}
+				full = true
+			}
+		}
+		if !full {
 			for _, r := range rows {
 				if err := fn(r); err != nil {
 					return err
@@ -150,6 +182,23 @@ func (c *Client) searchPartitioned(ctx context.Context, q Query, info ServerInfo
 		c.log.Debug("AQL partition full: split", "at", mid.path+"/"+mid.name, "rows", len(rows))
 	}
 	return nil
+}
+
+// morePartitionRows asks for the row at position k of partition p (.offset(k).limit(1), no sort) and returns it,
+// or nil when the partition holds no more than k rows.
+func (c *Client) morePartitionRows(ctx context.Context, p partition, criteria string, k int) (*Row, error) {
+	query := fmt.Sprintf(`items.find(%s).include(%s).offset(%d).limit(1)`, p.criteria(criteria), quoteList(rowFields), k)
+	if len(query) > MaxQueryChars {
+		return nil, fmt.Errorf("AQL query of %d characters exceeds Artifactory's limit of %d: %w", len(query), MaxQueryChars, errQueryTooLong)
+	}
+	rows, _, err := c.partitionQuery(ctx, query, 1)
+	if err != nil {
+		return nil, fmt.Errorf("asking whether the partition holds more than %d rows: %w", k, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
 }
 
 // fingerprint hashes a sorted list of keys.

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,18 +313,43 @@ func (c *Client) ChecksumHolders(ctx context.Context, repo string, sums []string
 }
 
 // searchBatched runs {"repo":R,"type":"file","$or":[clauses...]} in as few queries as AQL's length limit allows.
+// The budget covers the keyset bound of a sorted page; where AQL refuses sort, a partition adds two bounds whose
+// length depends on the paths of the rows, so a query that turns out too long (found before it is sent) has its
+// batch split in two and asked again, down to single clauses. A row is delivered once per batch: rows of the
+// partitions a too-long batch already delivered are not delivered again.
 func (c *Client) searchBatched(ctx context.Context, repo string, clauses []string, fn func(Row) error) error {
 	const overhead = 700 // the query text around the clauses, keyset paging included
 	head := fmt.Sprintf(`{"repo":%s,"type":"file","$or":[`, jsonString(repo))
+	var search func(batch []string, seen map[rowKey]bool) error
+	search = func(batch []string, seen map[rowKey]bool) error {
+		q := Query{Criteria: head + strings.Join(batch, ",") + "]}"}
+		err := c.Search(ctx, q, func(r Row) error {
+			k := rowKey{r.Path, r.Name}
+			if seen[k] {
+				return nil
+			}
+			seen[k] = true
+			return fn(r)
+		})
+		if errors.Is(err, errQueryTooLong) && len(batch) > 1 && ctx.Err() == nil {
+			c.log.Debug("AQL query too long with its bounds: splitting the batch", "clauses", len(batch))
+			half := len(batch) / 2
+			if err := search(batch[:half], seen); err != nil {
+				return err
+			}
+			return search(batch[half:], seen)
+		}
+		return err
+	}
 	var batch []string
 	size := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		q := Query{Criteria: head + strings.Join(batch, ",") + "]}"}
+		b := slices.Clone(batch)
 		batch, size = batch[:0], 0
-		return c.Search(ctx, q, fn)
+		return search(b, map[rowKey]bool{})
 	}
 	for _, cl := range clauses {
 		if size+len(cl)+len(head)+overhead > MaxQueryChars {

@@ -24,17 +24,22 @@ func DefaultChecks() []Check {
 		{Name: "aql-concurrency", Run: checkConcurrency},
 		{Name: "referrers-api", Run: checkReferrers},
 		{Name: "trash-can", Run: checkTrashCan},
-		{Name: "scratch-push-layout", Scratch: true, Run: checkScratchLayout},
 		{Name: "scratch-trash-restore", Scratch: true, Run: checkScratchTrash},
+		{Name: "scratch-push-layout", Scratch: true, Run: checkScratchLayout},
 	}
 }
 
 func checkEdition(ctx context.Context, env Env) Result {
 	info, _ := env.Client.Server(ctx)
 	res := Result{Status: StatusOK, Found: fmt.Sprintf("%s (%s)", info, info.How)}
-	if info.Sorts {
+	switch {
+	case info.Sorts:
 		res.Artprune = "inventories are keyset-paged on an AQL sort; a view filtered by permissions is caught by the completeness probe"
-	} else {
+	case !info.Admin:
+		res.Status = StatusFail
+		res.Artprune = "AQL refuses sort here, and without sort only an admin's listing can be proven complete: artprune refuses " +
+			"every repository for this user; run artprune (and doctor) as an admin"
+	default:
 		res.Artprune = "AQL refuses sort here: inventories are unsorted queries over (path, name) partitions, split when full; " +
 			"complete only for an admin, so other users are refused"
 	}
@@ -71,14 +76,14 @@ func checkSort(ctx context.Context, env Env) Result {
 	rows, _, err := env.Client.AQL(ctx, probeQuery(env.Repo, `.sort({"$asc":["path","name"]}).limit(50)`))
 	switch {
 	case err == nil && info.Sorts:
-		for i := 1; i < len(rows); i++ {
-			a, b := rows[i-1], rows[i]
-			if a.Path > b.Path || (a.Path == b.Path && a.Name > b.Name) {
-				return Result{Status: StatusFail, Found: fmt.Sprintf("AQL sorted %s/%s before %s/%s", a.Path, a.Name, b.Path, b.Name),
-					Artprune: "keyset paging relies on the server's order agreeing with its $gt comparison of strings"}
+		next := func(a artifactory.Row) (artifactory.Row, bool, error) {
+			after, _, err := env.Client.AQL(ctx, probeQueryAfter(env.Repo, a, `.sort({"$asc":["path","name"]}).limit(1)`))
+			if err != nil || len(after) == 0 {
+				return artifactory.Row{}, false, err
 			}
+			return after[0], true, nil
 		}
-		return Result{Status: StatusOK, Found: fmt.Sprintf("AQL sorts (%d rows in path, name order)", len(rows)), Artprune: "pages on the sort"}
+		return verifyOrder(rows, next)
 	case err == nil:
 		return Result{Status: StatusWarn, Found: "AQL sorted, although the edition looked like OSS or JCR",
 			Artprune: "lists in unsorted partitions all the same, which needs an admin"}
@@ -94,20 +99,105 @@ func checkSort(ctx context.Context, env Env) Result {
 	return Result{Status: StatusFail, Found: "a sorted AQL query failed: " + err.Error(), Artprune: "cannot list this repository"}
 }
 
+// probeQueryAfter is probeQuery restricted to the rows after a in (path, name), with the same $gt comparison as
+// artprune's keyset pages.
+func probeQueryAfter(repo string, a artifactory.Row, tail string) string {
+	return fmt.Sprintf(`items.find({"$and":[{"repo":%q,"type":"file","$or":[{"name":"manifest.json"},{"name":"list.manifest.json"}]},`+
+		`{"$or":[{"path":{"$gt":%q}},{"$and":[{"path":{"$eq":%q}},{"name":{"$gt":%q}}]}]}]}).include("repo","path","name","created")%s`,
+		repo, a.Path, a.Path, a.Name, tail)
+}
+
+// maxOrderChecks bounds the keyset queries of the aql-sort check.
+const maxOrderChecks = 5
+
+// verifyOrder checks what keyset paging needs of a sorted answer: that the server's own $gt, asked for the rows
+// after a row, starts with the row its ORDER BY put next (next asks the server). It asks for the first pair and
+// for every pair out of Go's byte order (at most maxOrderChecks in all): a database collation may order strings
+// differently from bytes, which is fine as long as its $gt agrees.
+func verifyOrder(rows []artifactory.Row, next func(artifactory.Row) (artifactory.Row, bool, error)) Result {
+	var pairs, unlike []int
+	for i := 1; i < len(rows); i++ {
+		a, b := rows[i-1], rows[i]
+		if a.Path > b.Path || (a.Path == b.Path && a.Name > b.Name) {
+			unlike = append(unlike, i)
+		}
+	}
+	if len(rows) > 1 {
+		pairs = append(pairs, 1)
+	}
+	for _, i := range unlike {
+		if len(pairs) >= maxOrderChecks {
+			break
+		}
+		if i != 1 {
+			pairs = append(pairs, i)
+		}
+	}
+	for _, i := range pairs {
+		a, b := rows[i-1], rows[i]
+		got, ok, err := next(a)
+		switch {
+		case err != nil:
+			return Result{Status: StatusFail, Found: fmt.Sprintf("asking AQL for the rows after %s/%s failed: %s", a.Path, a.Name, err),
+				Artprune: "keyset paging relies on the server's order agreeing with its $gt comparison of strings"}
+		case !ok || got.Path != b.Path || got.Name != b.Name:
+			shown := "nothing"
+			if ok {
+				shown = got.Path + "/" + got.Name
+			}
+			return Result{Status: StatusFail,
+				Found: fmt.Sprintf("AQL sorted %s/%s right after %s/%s, but its $gt on (path, name) after %s/%s starts with %s",
+					b.Path, b.Name, a.Path, a.Name, a.Path, a.Name, shown),
+				Artprune: "keyset paging relies on the server's order agreeing with its $gt comparison of strings: pages could skip rows here"}
+		}
+	}
+	found := fmt.Sprintf("AQL sorts (%d rows in path, name order; its $gt agrees, %d keyset queries)", len(rows), len(pairs))
+	if len(unlike) > 0 {
+		a, b := rows[unlike[0]-1], rows[unlike[0]]
+		found = fmt.Sprintf("AQL sorts (%d rows; the server's collation puts %s/%s before %s/%s, unlike byte order, and its $gt agrees, %d keyset queries)",
+			len(rows), a.Path, a.Name, b.Path, b.Name, len(pairs))
+	}
+	return Result{Status: StatusOK, Found: found, Artprune: "pages on the sort, with the server's own $gt"}
+}
+
 func checkLimit(ctx context.Context, env Env) Result {
 	if r, ok := needRepo(env); !ok {
 		return r
 	}
-	rows, trimmed, err := env.Client.AQL(ctx, probeQuery(env.Repo, ".limit(1)"))
+	first, trimmed, err := env.Client.AQL(ctx, probeQuery(env.Repo, ".limit(1)"))
 	if err != nil {
 		return Result{Status: StatusFail, Found: "AQL with .limit(1) failed: " + err.Error(), Artprune: "pages and partitions rely on .limit"}
 	}
-	if len(rows) > 1 || trimmed {
-		return Result{Status: StatusFail, Found: fmt.Sprintf(".limit(1) answered %d rows (trimmed: %v)", len(rows), trimmed),
+	if len(first) > 1 || trimmed {
+		return Result{Status: StatusFail, Found: fmt.Sprintf(".limit(1) answered %d rows (trimmed: %v)", len(first), trimmed),
 			Artprune: "an answer longer than its limit fails the repository closed"}
 	}
-	return Result{Status: StatusOK, Found: fmt.Sprintf(".limit(1) answered %d row", len(rows)),
-		Artprune: "asks pages of --page-size rows, far below SaaS's 500,000-result cap; a trimmed answer (range.notification) fails the repository closed"}
+	// A server (or a proxy) that answers fewer rows than .limit asks, without range.notification, would make a
+	// short answer look whole: ask .limit(n) at the page size, and if fewer come back, whether a row lies beyond.
+	n := max(env.Client.PageSize(), 2)
+	rows, trimmed, err := env.Client.AQL(ctx, probeQuery(env.Repo, fmt.Sprintf(".limit(%d)", n)))
+	if err != nil {
+		return Result{Status: StatusFail, Found: fmt.Sprintf("AQL with .limit(%d) failed: %s", n, err), Artprune: "pages and partitions rely on .limit"}
+	}
+	k := len(rows)
+	found := fmt.Sprintf(".limit(1) answered %d row; .limit(%d) (--page-size) answered %d rows", len(first), n, k)
+	if k < n && !trimmed && k > 0 {
+		more, _, err := env.Client.AQL(ctx, probeQuery(env.Repo, fmt.Sprintf(".offset(%d).limit(1)", k)))
+		switch {
+		case err != nil:
+			return Result{Status: StatusFail, Found: found + fmt.Sprintf("; .offset(%d).limit(1) failed: %s", k, err),
+				Artprune: "checks every short answer this way; where it fails, the repository fails closed"}
+		case len(more) > 0:
+			return Result{Status: StatusFail,
+				Found: found + fmt.Sprintf(", although .offset(%d) finds more: the server cuts answers silently below .limit, without range.notification", k),
+				Artprune: fmt.Sprintf("takes no short answer for a whole one: where AQL sorts the listing fails closed; without sort it splits partitions "+
+					"until they fit, or fails closed; set --page-size to %d or less, and check the server's AQL result limit and any proxy", k)}
+		}
+		found += fmt.Sprintf(", and .offset(%d) finds no more (the repository holds %d)", k, k)
+	}
+	return Result{Status: StatusOK, Found: found,
+		Artprune: "asks pages of --page-size rows, far below SaaS's 500,000-result cap; a trimmed answer (range.notification) fails the repository closed, " +
+			"and a short answer is taken as whole only once nothing lies beyond it"}
 }
 
 func checkQueryLength(ctx context.Context, env Env) Result {

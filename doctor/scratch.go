@@ -19,28 +19,67 @@ import (
 	"github.com/artprune/artprune/prune"
 )
 
+// startProbe checks that env.Scratch may take the scratch checks' pushes (not the --repo, a local Docker
+// repository, empty but for leftover probes) and names a new probe image in it. It returns the pusher, a cleanup
+// to defer, which deletes the probe image and takes it out of the Trash Can and turns an OK result into a warning
+// when that fails, or, when the repository is refused, the result saying why (nothing was written then).
+func startProbe(ctx context.Context, env Env) (pusher, func(*Result), *Result) {
+	c := env.Client
+	if strings.EqualFold(env.Scratch, env.Repo) {
+		return pusher{}, nil, &Result{Status: StatusFail, Found: "--scratch-repo " + env.Scratch + " is the --repo itself",
+			Artprune: "the scratch checks push and delete images: give them an empty local Docker repository of their own"}
+	}
+	if err := c.CheckDockerLocal(ctx, env.Scratch); err != nil {
+		return pusher{}, nil, &Result{Status: StatusFail, Found: err.Error(), Artprune: "the scratch repository must be a local Docker repository"}
+	}
+	if other, err := scratchHolds(ctx, c, env.Scratch); err != nil || other != "" {
+		found := "--scratch-repo " + env.Scratch + " holds " + other + ", which the doctor did not push"
+		if err != nil {
+			found = "could not check that --scratch-repo " + env.Scratch + " is empty: " + err.Error()
+		}
+		return pusher{}, nil, &Result{Status: StatusFail, Found: found,
+			Artprune: "the scratch checks push and delete images: give them an empty local Docker repository of their own " +
+				"(leftover " + probePrefix + "* images are fine)"}
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	image := probePrefix + hex.EncodeToString(suffix)
+	cleanup := func(res *Result) {
+		// Clean up whatever was written, with a context of its own so that cancellation still cleans. The deletes
+		// put the probe in the Trash Can; take it out too where the API allows (Pro and above, an admin). A
+		// failure is a warning: the check's finding holds, but the probe image stays behind.
+		cctx := context.WithoutCancel(ctx)
+		var left []string
+		if err := c.DeleteFolder(cctx, env.Scratch, image); err != nil && !errors.Is(err, prune.ErrNotFound) {
+			left = append(left, fmt.Sprintf("deleting the probe image %s/%s failed (%v): delete it by hand", env.Scratch, image, err))
+		}
+		if err := c.DeleteFromTrash(cctx, env.Scratch, image); err != nil && !errors.Is(err, prune.ErrNotFound) &&
+			!errors.Is(err, artifactory.ErrTrashAPIUnavailable) {
+			left = append(left, fmt.Sprintf("taking the probe image out of the Trash Can failed (%v): it stays there until its retention ends", err))
+		}
+		if len(left) > 0 {
+			if res.Status == StatusOK {
+				res.Status = StatusWarn
+			}
+			res.Found += "; cleanup: " + strings.Join(left, "; ")
+		}
+	}
+	return pusher{c: c, repo: env.Scratch, image: image}, cleanup, nil
+}
+
 // checkScratchLayout pushes, through the Docker API of env.Scratch, a small image by digest, an index of it by
 // tag, and the image again by the same tag (what Docker's containerd image store does), plus a second image by
 // digest only; then it checks what artprune relies on: the layout (digest folders, the tag folder's files), that
 // a manifest file's checksum and docker.manifest.digest property are its digest, that artprune's inventory lists
 // every file, and that deleting a digest folder answers success, then 404 (counted as already gone), leaving the
 // rest. It removes its image at the end.
-func checkScratchLayout(ctx context.Context, env Env) Result {
-	c := env.Client
-	if err := c.CheckDockerLocal(ctx, env.Scratch); err != nil {
-		return Result{Status: StatusFail, Found: err.Error(), Artprune: "the scratch repository must be a local Docker repository"}
+func checkScratchLayout(ctx context.Context, env Env) (res Result) {
+	p, cleanup, refused := startProbe(ctx, env)
+	if refused != nil {
+		return *refused
 	}
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	image := "artprune-doctor-probe-" + hex.EncodeToString(suffix)
-	p := pusher{c: c, repo: env.Scratch, image: image}
-	defer func() {
-		// Clean up whatever was written, with a context of its own so that cancellation still cleans. The deletes
-		// put the probe in the Trash Can; take it out too where the API allows (Pro and above, an admin).
-		cctx := context.WithoutCancel(ctx)
-		_ = c.DeleteFolder(cctx, env.Scratch, image)
-		_ = c.DeleteFromTrash(cctx, env.Scratch, image)
-	}()
+	defer cleanup(&res)
+	c, image := p.c, p.image
 
 	platform, err := p.pushImage(ctx, "")
 	if err != nil {
@@ -131,6 +170,32 @@ func checkScratchLayout(ctx context.Context, env Env) Result {
 		Artprune: "treats every manifest file of a tag folder as a root, deletes digest folders with one DELETE each, counts 404 as already gone"}
 }
 
+// probePrefix starts the name of every image the scratch checks push.
+const probePrefix = "artprune-doctor-probe-"
+
+// scratchHolds returns an item of repo that is not below a leftover probe image ("" if none): the scratch
+// repository must hold nothing else. A listing that is trimmed or too long to read counts as holding others.
+func scratchHolds(ctx context.Context, c *artifactory.Client, repo string) (string, error) {
+	const most = 1000
+	rows, trimmed, err := c.AQL(ctx, fmt.Sprintf(`items.find({"repo":%q,"type":"any"}).include("repo","path","name","type").limit(%d)`, repo, most))
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rows {
+		top, _, _ := strings.Cut(r.Path, "/")
+		if r.Path == "." {
+			top = r.Name
+		}
+		if top != "." && top != "" && !strings.HasPrefix(top, probePrefix) {
+			return strings.TrimPrefix(r.Path+"/", "./") + r.Name, nil
+		}
+	}
+	if trimmed || len(rows) >= most {
+		return fmt.Sprintf("at least %d items", len(rows)), nil
+	}
+	return "", nil
+}
+
 func pushFailed(err error) Result {
 	return Result{Status: StatusFail, Found: "pushing through the Docker API failed: " + err.Error(),
 		Artprune: "needs nothing pushed itself, but this check cannot confirm the layout (the user needs Deploy and Delete on the scratch repository)"}
@@ -191,24 +256,39 @@ func (p pusher) pushBlob(ctx context.Context, data []byte) (string, error) {
 	return dg, nil
 }
 
-// rel turns an upload Location into a path relative to the Artifactory base URL.
+// rel turns an upload Location into a path relative to the Artifactory base URL. It accepts only an upload of
+// this image in this repository, in either of the forms Artifactory answers (/v2/<repo>/<image>/blobs/uploads/...
+// or .../api/docker/<repo>/v2/<image>/blobs/uploads/...), and no "." or ".." segment: the Location comes from the
+// server, and the doctor sends its credentials and data to it.
 func (p pusher) rel(loc string) (string, error) {
 	u, err := url.Parse(loc)
 	if err != nil {
 		return "", fmt.Errorf("upload Location %q: %w", loc, err)
 	}
-	path := u.Path
-	if u.RawQuery != "" {
-		path += "?" + u.RawQuery
+	for _, path := range []string{u.Path, u.EscapedPath()} {
+		for seg := range strings.SplitSeq(path, "/") {
+			if seg == ".." || seg == "." || strings.Contains(strings.ToLower(seg), "%2e%2e") {
+				return "", fmt.Errorf("upload Location %q has a %q segment", loc, seg)
+			}
+		}
 	}
-	switch {
+	var rest string
+	switch path := u.Path; {
 	case strings.HasPrefix(path, "/v2/"+p.repo+"/"):
-		return "api/docker/" + p.repo + "/v2/" + strings.TrimPrefix(path, "/v2/"+p.repo+"/"), nil
-	case strings.Contains(path, "/api/docker/"):
-		_, after, _ := strings.Cut(path, "/api/docker/")
-		return "api/docker/" + after, nil
+		rest = strings.TrimPrefix(path, "/v2/"+p.repo+"/")
+	case strings.Contains(path, "/api/docker/"+p.repo+"/v2/"):
+		_, rest, _ = strings.Cut(path, "/api/docker/"+p.repo+"/v2/")
+	default:
+		return "", fmt.Errorf("upload Location %q is neither /v2/%s/... nor .../api/docker/%s/v2/...", loc, p.repo, p.repo)
 	}
-	return "", fmt.Errorf("upload Location %q is neither /v2/%s/... nor .../api/docker/...", loc, p.repo)
+	if want := p.image + "/blobs/uploads/"; !strings.HasPrefix(rest, want) || len(rest) == len(want) {
+		return "", fmt.Errorf("upload Location %q is not an upload of %s/%s (want .../%s<id>)", loc, p.repo, p.image, want)
+	}
+	rel := "api/docker/" + p.repo + "/v2/" + rest
+	if u.RawQuery != "" {
+		rel += "?" + u.RawQuery
+	}
+	return rel, nil
 }
 
 func (p pusher) putManifest(ctx context.Context, ref, mediaType string, body []byte) (string, error) {

@@ -2,8 +2,6 @@ package doctor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -38,20 +36,13 @@ func checkTrashCan(ctx context.Context, env Env) Result {
 // run relies on: the folder is then in the Trash Can, Artifactory's restore brings it back where it was, and
 // artprune's restore (which also removes the properties the restore leaves) does too. It removes the image and its
 // copy in the Trash Can at the end.
-func checkScratchTrash(ctx context.Context, env Env) Result {
-	c := env.Client
-	if err := c.CheckDockerLocal(ctx, env.Scratch); err != nil {
-		return Result{Status: StatusFail, Found: err.Error(), Artprune: "the scratch repository must be a local Docker repository"}
+func checkScratchTrash(ctx context.Context, env Env) (res Result) {
+	p, cleanup, refused := startProbe(ctx, env)
+	if refused != nil {
+		return *refused
 	}
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	image := "artprune-doctor-probe-" + hex.EncodeToString(suffix)
-	p := pusher{c: c, repo: env.Scratch, image: image}
-	defer func() {
-		cctx := context.WithoutCancel(ctx)
-		_ = c.DeleteFolder(cctx, env.Scratch, image)
-		_ = c.DeleteFromTrash(cctx, env.Scratch, image)
-	}()
+	defer cleanup(&res)
+	c, image := p.c, p.image
 	img, err := p.pushImage(ctx, "")
 	if err != nil {
 		return pushFailed(err)

@@ -102,6 +102,9 @@ func checkFailsClosed(t *testing.T, e *emulator, dir, label, tok, want string) {
 	}
 }
 
+// scratchRepo is the empty repository the doctor's scratch checks may fill and empty.
+const scratchRepo = "docker-scratch"
+
 // TestDoctorOnEveryEdition runs artprune doctor, scratch checks included, against each edition loaded with what
 // the real clients pushed: exit 0, and the emulator is as before (the scratch image is removed).
 func TestDoctorOnEveryEdition(t *testing.T) {
@@ -109,9 +112,10 @@ func TestDoctorOnEveryEdition(t *testing.T) {
 	for _, ed := range []string{"pro", "jcr", "oss", "saas"} {
 		t.Run(ed, func(t *testing.T) {
 			dir := suiteTemp(t, "doctor-"+ed)
-			e := startEmulator(t, "doctor-"+ed, t.Cleanup, "--fixture", w.fixturePath, "--edition", ed)
+			// An empty scratch repository of its own: doctor refuses one that holds data (docker-other does).
+			e := startEmulator(t, "doctor-"+ed, t.Cleanup, "--fixture", w.fixturePath, "--edition", ed, "--repo", scratchRepo)
 			env := append(isolatedEnv(t, filepath.Join(dir, "home")), "JF_URL="+e.artifactoryURL(), "JF_ACCESS_TOKEN="+e.token)
-			out, errOut, err := runCmd(cmdTimeout, env, dir, nil, binary(t, "artprune"), "doctor", "--repo", pruneRepo, "--scratch-repo", otherRepo)
+			out, errOut, err := runCmd(cmdTimeout, env, dir, nil, binary(t, "artprune"), "doctor", "--repo", pruneRepo, "--scratch-repo", scratchRepo)
 			if err != nil {
 				t.Fatalf("artprune doctor on %s: %v\n%s\n%s", ed, err, out, errOut)
 			}

@@ -187,7 +187,8 @@ func Repositories(ctx context.Context, client *artifactory.Client, opts Options)
 	return out
 }
 
-// prepare checks the options and finds the server's edition (once per client: no request when known).
+// prepare checks the options and finds the server's edition (once per client: no request when known). Only bad
+// options are an error.
 func (r *runner) prepare(ctx context.Context) error {
 	var err error
 	if r.images, err = NewImageFilter(r.opts.IncludeImages, r.opts.ExcludeImages); err != nil {
@@ -204,8 +205,12 @@ func (r *runner) prepare(ctx context.Context) error {
 			return &OptionsError{errors.New("the approved plan deletes no tags (a plan of artprune plan): apply it without Tags")}
 		}
 	}
-	_, err = r.client.Server(ctx)
-	return err
+	if _, err := r.client.Server(ctx); err != nil && ctx.Err() == nil {
+		// A failed detection is not cached: every repository's listing detects again, and fails closed while the
+		// edition cannot be found out. (A cancelled ctx fails every repository as not planned.)
+		r.log.Warn("could not find out the Artifactory edition; each repository will try again", "error", err)
+	}
+	return nil
 }
 
 func (r *runner) run(ctx context.Context, out *Result) {

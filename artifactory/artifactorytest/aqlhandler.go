@@ -63,6 +63,9 @@ func (e *Emulator) serveAQL(w http.ResponseWriter, r *http.Request, u *User) {
 		}
 		res = q.Execute(rows, now, e.cfg.aqlMaxResults)
 	})
+	if n := e.cfg.aqlSilentCap; n > 0 && len(res.Rows) > n { // an assumption: see WithAQLSilentCap
+		res.Rows = res.Rows[:n]
+	}
 	if !u.isAdmin() && (len(u.Repos) > 0 || len(u.Exclude) > 0) {
 		// Artifactory filters by permission after applying the offset and the limit: a page can come back short.
 		kept := res.Rows[:0]

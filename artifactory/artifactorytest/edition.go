@@ -117,6 +117,46 @@ func (ed Edition) licenseType() string {
 	return "Commercial"
 }
 
+// LicensesShape is how api/system/licenses shapes its answer.
+type LicensesShape string
+
+// The shapes of api/system/licenses.
+const (
+	// LicensesSingle is a single server's answer, one object: {"type":...,"validThrough":...,"licensedTo":...}
+	// (JFrog REST API "License Information"; jfrog/terraform-provider-artifactory README). The default.
+	LicensesSingle LicensesShape = "single"
+	// LicensesHA is an HA cluster's answer as peimanja/artifactory_exporter decodes it (LicensesInfo): the
+	// licenses under "licenses", each with licenseHash, nodeId, nodeUrl and expired.
+	LicensesHA LicensesShape = "ha"
+	// LicensesHAList is an HA cluster's answer as JFrog's REST API documents it ("HA License Information",
+	// sample output): the same objects as a bare JSON list. The two sources disagree on the envelope; which one
+	// a given version sends is not confirmed, so the emulator can send either.
+	LicensesHAList LicensesShape = "ha-list"
+)
+
+// ParseLicensesShape parses a shape name (single, ha, ha-list).
+func ParseLicensesShape(s string) (LicensesShape, error) {
+	for _, sh := range []LicensesShape{LicensesSingle, LicensesHA, LicensesHAList} {
+		if strings.EqualFold(s, string(sh)) {
+			return sh, nil
+		}
+	}
+	return "", fmt.Errorf("licenses shape %q: want single, ha or ha-list", s)
+}
+
+// WithLicensesShape makes api/system/licenses answer in shape sh (LicensesSingle when not given): an HA
+// cluster's shapes list two licenses of the edition's type, one activated on node "art1" and one "Not in use",
+// as in JFrog's sample.
+func WithLicensesShape(sh LicensesShape) Option {
+	return func(c *config) error {
+		if _, err := ParseLicensesShape(string(sh)); err != nil {
+			return err
+		}
+		c.licenses = sh
+		return nil
+	}
+}
+
 // serveLicense answers GET api/system/licenses: admin only.
 func (e *Emulator) serveLicense(w http.ResponseWriter, r *http.Request, u *User) {
 	if r.Method != http.MethodGet {
@@ -127,11 +167,27 @@ func (e *Emulator) serveLicense(w http.ResponseWriter, r *http.Request, u *User)
 		writeErrors(w, http.StatusForbidden, "You are not authorized to view the license")
 		return
 	}
-	body := map[string]string{"type": e.cfg.edition.licenseType(), "validThrough": "", "licensedTo": ""}
+	body := map[string]any{"type": e.cfg.edition.licenseType(), "validThrough": "", "licensedTo": ""}
 	if !e.cfg.edition.isOSS() {
 		body["validThrough"], body["licensedTo"] = "Dec 31, 2099", "artprune emulator"
 	}
-	writeJSON(w, http.StatusOK, body)
+	if e.cfg.licenses != LicensesHA && e.cfg.licenses != LicensesHAList {
+		writeJSON(w, http.StatusOK, body)
+		return
+	}
+	var nodes []map[string]any
+	for i, node := range []struct{ id, url string }{{"art1", "http://10.0.0.1:8091/artifactory"}, {"Not in use", "Not in use"}} {
+		n := map[string]any{"licenseHash": fmt.Sprintf("%040x", i+1), "nodeId": node.id, "nodeUrl": node.url, "expired": false}
+		for k, v := range body {
+			n[k] = v
+		}
+		nodes = append(nodes, n)
+	}
+	if e.cfg.licenses == LicensesHAList {
+		writeJSON(w, http.StatusOK, nodes)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"licenses": nodes})
 }
 
 // Edition returns the edition the emulator behaves as.

@@ -43,11 +43,13 @@ type config struct {
 	logger        *slog.Logger
 	trash         TrashConfig
 	edition       Edition
+	licenses      LicensesShape
 	// aqlConcurrency and aqlPending configure the AQL concurrency limiter (aqlConcurrencySet: given explicitly).
 	aqlConcurrency    int
 	aqlPending        time.Duration
 	aqlConcurrencySet bool
-	aqlMaxResultsSet  bool
+	// aqlSilentCap cuts every AQL answer to this many rows without range.notification (0: off).
+	aqlSilentCap int
 }
 
 // Option configures an Emulator.
@@ -100,7 +102,21 @@ func WithAQLMaxResults(n int) Option {
 		if n <= 0 {
 			return fmt.Errorf("AQL max results must be positive")
 		}
-		c.aqlMaxResults, c.aqlMaxResultsSet = n, true
+		c.aqlMaxResults = n
+		return nil
+	}
+}
+
+// WithAQLSilentCap cuts every AQL answer to at most n rows, without range.notification and whatever the query's
+// .limit. No source shows an Artifactory doing this: it is an assumption of what a misconfigured server or a proxy
+// that cuts answers would do (the review of issue 10 reproduced it with a transport), so that tests can show
+// artprune catching it instead of taking a short answer for a whole one.
+func WithAQLSilentCap(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("AQL silent cap must be positive")
+		}
+		c.aqlSilentCap = n
 		return nil
 	}
 }

@@ -13,8 +13,9 @@ import (
 func TestDoctorCommandOnEveryEdition(t *testing.T) {
 	for _, ed := range artifactorytest.Editions {
 		t.Run(string(ed), func(t *testing.T) {
-			srv, _ := newSeedServer(t, artifactorytest.WithEdition(ed))
-			res := runCLI(t, env(srv), "doctor", "--repo", "docker-local", "--scratch-repo", "docker-other", "-o", "json")
+			srv, _ := newSeedServer(t, artifactorytest.WithEdition(ed),
+				artifactorytest.WithRepo(artifactorytest.Repo{Key: "docker-scratch", Type: "local", PackageType: "docker"}))
+			res := runCLI(t, env(srv), "doctor", "--repo", "docker-local", "--scratch-repo", "docker-scratch", "-o", "json")
 			var rep struct {
 				OK     bool `json:"ok"`
 				Server struct {

@@ -69,10 +69,6 @@ func (o *runFlags) openWith(cmd *cobra.Command, getenv func(string) string, sel 
 			return nil, usageError{err}
 		}
 	}
-	if _, err = client.Server(ctx); err != nil { // the edition, found once: the runs' reports show it
-		s.closeProgress()
-		return nil, err
-	}
 	if sel.minAge < minAgeWarning {
 		log.Warn("the grace period is short: a multi-arch push writes its children before its index, and a push-by-digest "+
 			"index may come minutes later; children of a push in progress could look dangling", "min_age", prune.HumanDuration(sel.minAge))

@@ -60,6 +60,7 @@ type options struct {
 	trashDays     int
 	trashAPI      bool
 	edition       string
+	licenses      string
 	aqlParallel   int
 	aqlPending    time.Duration
 }
@@ -103,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.trashAPI, "trash-api", true, "serve api/trash/* (false answers as editions without it: 400, Pro only)")
 	fs.BoolVar(&o.verbose, "verbose", false, "log every request")
 	fs.StringVar(&o.edition, "edition", string(artifactorytest.EditionPro), "Artifactory edition to behave as: pro, jcr, oss (AQL refuses sort) or saas (AQL concurrency limiter)")
+	fs.StringVar(&o.licenses, "licenses", string(artifactorytest.LicensesSingle), "shape of api/system/licenses: single (one server), ha (an HA cluster's {\"licenses\":[...]}) or ha-list (an HA cluster's bare list)")
 	fs.IntVar(&o.aqlParallel, "aql-concurrency", -1, "AQL queries that may run at once before the limiter answers 429 (-1: the edition's default, 3 on saas, none elsewhere; 0: no limiter)")
 	fs.DurationVar(&o.aqlPending, "aql-pending-timeout", artifactorytest.SaaSAQLPendingTimeout, "how long a query waits for an AQL slot before the 429")
 	if err := fs.Parse(args); err != nil {
@@ -113,6 +115,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if _, err := artifactorytest.ParseEdition(o.edition); err != nil {
 		return nil, fmt.Errorf("--edition: %w", err)
+	}
+	if _, err := artifactorytest.ParseLicensesShape(o.licenses); err != nil {
+		return nil, fmt.Errorf("--licenses: %w", err)
 	}
 	if o.adminToken == "" {
 		return nil, errors.New("--admin-token is required")
@@ -170,6 +175,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		artifactorytest.WithTrash(artifactorytest.TrashConfig{Enabled: o.trash, RetentionDays: o.trashDays, NoAPI: !o.trashAPI}),
 		artifactorytest.WithLogger(log),
 		artifactorytest.WithEdition(artifactorytest.Edition(strings.ToLower(o.edition))),
+		artifactorytest.WithLicensesShape(artifactorytest.LicensesShape(strings.ToLower(o.licenses))),
 	}
 	if o.aqlParallel >= 0 {
 		opts = append(opts, artifactorytest.WithAQLConcurrency(o.aqlParallel, o.aqlPending))
