@@ -318,13 +318,20 @@ func (c *Client) ChecksumHolders(ctx context.Context, repo string, sums []string
 // batch split in two and asked again, down to single clauses. A row is delivered once per batch: rows of the
 // partitions a too-long batch already delivered are not delivered again.
 func (c *Client) searchBatched(ctx context.Context, repo string, clauses []string, fn func(Row) error) error {
+	return c.searchClauses(ctx, fmt.Sprintf(`{"repo":%s,"type":"file","$or":[`, jsonString(repo)), clauses, fn)
+}
+
+// searchClauses runs head + clauses... + "]}" (head opens an $or) in as few queries as AQL's length limit allows.
+// A batch whose query turns out too long once the listing adds its bounds (the partitions of an edition without
+// sort) is split in half, down to single clauses; each row is delivered once per batch.
+func (c *Client) searchClauses(ctx context.Context, head string, clauses []string, fn func(Row) error) error {
 	const overhead = 700 // the query text around the clauses, keyset paging included
-	head := fmt.Sprintf(`{"repo":%s,"type":"file","$or":[`, jsonString(repo))
-	var search func(batch []string, seen map[rowKey]bool) error
-	search = func(batch []string, seen map[rowKey]bool) error {
+	type key struct{ repo, path, name string }
+	var search func(batch []string, seen map[key]bool) error
+	search = func(batch []string, seen map[key]bool) error {
 		q := Query{Criteria: head + strings.Join(batch, ",") + "]}"}
 		err := c.Search(ctx, q, func(r Row) error {
-			k := rowKey{r.Path, r.Name}
+			k := key{r.Repo, r.Path, r.Name}
 			if seen[k] {
 				return nil
 			}
@@ -349,7 +356,7 @@ func (c *Client) searchBatched(ctx context.Context, repo string, clauses []strin
 		}
 		b := slices.Clone(batch)
 		batch, size = batch[:0], 0
-		return search(b, map[rowKey]bool{})
+		return search(b, map[key]bool{})
 	}
 	for _, cl := range clauses {
 		if size+len(cl)+len(head)+overhead > MaxQueryChars {

@@ -327,26 +327,5 @@ func (c *Client) ChecksumHoldersAnywhere(ctx context.Context, sums []string, fn 
 
 // searchAll runs {"type":"file","$or":[clauses...]} over every repository, in as few queries as AQL allows.
 func (c *Client) searchAll(ctx context.Context, clauses []string, fn func(Row) error) error {
-	const overhead = 700
-	head := `{"type":"file","$or":[`
-	var batch []string
-	size := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		q := Query{Criteria: head + strings.Join(batch, ",") + "]}"}
-		batch, size = batch[:0], 0
-		return c.Search(ctx, q, fn)
-	}
-	for _, cl := range clauses {
-		if size+len(cl)+len(head)+overhead > MaxQueryChars {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		batch = append(batch, cl)
-		size += len(cl) + 1
-	}
-	return flush()
+	return c.searchClauses(ctx, `{"type":"file","$or":[`, clauses, fn)
 }
