@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
@@ -206,5 +209,74 @@ func TestRestoreUndoesADelete(t *testing.T) {
 	}
 	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
 		t.Errorf("after restore the repository differs:\n got %v\nwant %v", after, before)
+	}
+}
+
+// TestRestoreAfterALostDeleteAnswer is finding 3 of review 11: a proxy lets the emulator delete a folder, then
+// answers 502. The verified retry finds it gone: the first DELETE deleted it, so the report says deleted (not
+// already-gone), the Trash Can's copy is marked as artprune's, and restore brings back every folder the run
+// deleted, that one included.
+func TestRestoreAfterALostDeleteAnswer(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := repoState(t, srv, "docker-local")
+	dry := runCLI(t, env(srv), "prune", "--repo", "docker-local", "-o", "json")
+	var plan prune.Report
+	if err := json.Unmarshal([]byte(dry.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var planned []string
+	for _, d := range plan.Repositories[0].Deletions {
+		planned = append(planned, d.Path)
+	}
+	slices.Sort(planned)
+	if len(planned) < 2 {
+		t.Fatalf("the seed story plans %d deletions", len(planned))
+	}
+	target := planned[len(planned)/2]
+	var lost atomic.Bool
+	hooked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete && strings.TrimSuffix(r.URL.Path, "/") == "/artifactory/docker-local/"+target && !lost.Swap(true) {
+			srv.ServeHTTP(httptest.NewRecorder(), r) // Artifactory acts; its answer is lost
+			http.Error(w, "upstream connect error", http.StatusBadGateway)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hooked.Close()
+	hookedEnv := map[string]string{"JF_URL": hooked.URL + "/artifactory/", "JF_ACCESS_TOKEN": testToken}
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, hookedEnv, "prune", "--repo", "docker-local", "--delete", "--report", report)
+	if res.code != ExitOK || !lost.Load() {
+		t.Fatalf("prune --delete: exit %d, answer lost %v\n%s\n%s", res.code, lost.Load(), res.stdout, res.stderr)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got prune.Report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var deleted []string
+	for _, d := range got.Repositories[0].Deletions {
+		if d.Outcome == string(prune.OutcomeDeleted) {
+			deleted = append(deleted, d.Path)
+		}
+		if d.Path == target && !strings.Contains(d.Error, "answer was lost") {
+			t.Errorf("%s: the deletion's note %q does not say how it was deleted", d.Path, d.Error)
+		}
+	}
+	slices.Sort(deleted)
+	if !slices.Equal(deleted, planned) {
+		t.Errorf("deleted %q, want %q", deleted, planned)
+	}
+	if it, ok := srv.Store().Get(artifactorytest.TrashRepo, "docker-local/"+target); !ok || it.Props["artprune.trashed"] == nil {
+		t.Errorf("the Trash Can's copy of %s is not marked as artprune's (in the Trash Can: %v)", target, ok)
+	}
+	if r := runCLI(t, hookedEnv, "restore", report); r.code != ExitOK || !strings.Contains(r.stdout, "restored       docker-local/"+target) {
+		t.Fatalf("restore: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("after the restore the repository differs from before the run:\n got %q\nwant %q", after, before)
 	}
 }
