@@ -153,13 +153,19 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		name, file string
 		code       int
 		want       string
+		extra      []string
 	}{
-		{"no argument", "", ExitUsage, "takes one argument"},
-		{"missing file", filepath.Join(dir, "nope.json"), ExitUsage, "no such file"},
-		{"not a report", write("plan.json", `{"kind":"artprune-plan"}`), ExitUsage, "not an artprune JSON report"},
-		{"dry run report", write("dry.json", `{"schema_version":1,"dry_run":true,"repositories":[]}`), ExitUsage, "dry run"},
-		{"future schema", write("v9.json", `{"schema_version":9,"dry_run":false,"repositories":[]}`), ExitUsage, "schema_version 9"},
-		{"paths that are not digest folders", write("hostile.json", hostile), ExitFailure, "not a digest folder"},
+		{"no argument", "", ExitUsage, "takes one argument", nil},
+		{"missing file", filepath.Join(dir, "nope.json"), ExitUsage, "no such file", nil},
+		{"not a report", write("plan.json", `{"kind":"artprune-plan"}`), ExitUsage, "not an artprune JSON report", nil},
+		{"dry run report", write("dry.json", `{"schema_version":1,"dry_run":true,"repositories":[]}`), ExitUsage, "dry run", nil},
+		{"future schema", write("v9.json", `{"schema_version":9,"dry_run":false,"repositories":[]}`), ExitUsage, "schema_version 9", nil},
+		{"paths that are not digest folders", write("hostile.json", hostile), ExitFailure, "not a digest folder", []string{"--report-without-url"}},
+		{"a report of another server", write("staging.json", `{"schema_version":2,"dry_run":false,"url":"https://staging.example.com/artifactory/","repositories":[]}`),
+			ExitUsage, "the report is of a run against https://staging.example.com/artifactory/, not http://", nil},
+		{"a report without a URL", write("old.json", `{"schema_version":2,"dry_run":false,"repositories":[]}`), ExitUsage, "--report-without-url", nil},
+		{"another server's report even with --report-without-url", write("staging2.json", `{"schema_version":2,"dry_run":false,"url":"https://staging.example.com/artifactory/","repositories":[]}`),
+			ExitUsage, "restore it through the same Artifactory", []string{"--report-without-url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +173,7 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 			if tt.file != "" {
 				args = append(args, tt.file)
 			}
+			args = append(args, tt.extra...)
 			res := runCLI(t, env(srv), args...)
 			if res.code != tt.code || !strings.Contains(res.stdout+res.stderr, tt.want) {
 				t.Errorf("exit %d (want %d), output lacks %q:\n%s\n%s", res.code, tt.code, tt.want, res.stdout, res.stderr)
@@ -275,6 +282,46 @@ func TestRestoreAfterALostDeleteAnswer(t *testing.T) {
 	}
 	if r := runCLI(t, hookedEnv, "restore", report); r.code != ExitOK || !strings.Contains(r.stdout, "restored       docker-local/"+target) {
 		t.Fatalf("restore: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("after the restore the repository differs from before the run:\n got %q\nwant %q", after, before)
+	}
+}
+
+// TestRestoreChecksTheReportsServer is finding 6 of review 11: the report names the Artifactory the run used, and
+// restore refuses it through another (see TestRestoreRefusesBadInput); a report without the URL (an older
+// artprune's) restores only with --report-without-url, and then restores everything.
+func TestRestoreChecksTheReportsServer(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := repoState(t, srv, "docker-local")
+	report, deleted := pruneWithReport(t, srv)
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := rep["url"].(string)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/artifactory/") {
+		t.Fatalf("the report's url is %q", rep["url"])
+	}
+	delete(rep, "url")
+	old, _ := json.Marshal(rep)
+	oldReport := filepath.Join(t.TempDir(), "old.json")
+	if err := os.WriteFile(oldReport, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := runCLI(t, env(srv), "restore", oldReport); res.code != ExitUsage || !strings.Contains(res.stderr, "names no Artifactory URL") {
+		t.Fatalf("restore of a report without url: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if got := digestFolders(t, srv, "docker-local"); slices.ContainsFunc(deleted, func(p string) bool { return slices.Contains(got, p) }) {
+		t.Fatal("a refused report restored something")
+	}
+	res := runCLI(t, env(srv), "restore", oldReport, "--report-without-url")
+	if res.code != ExitOK || !strings.Contains(res.stderr, "names no Artifactory URL") {
+		t.Fatalf("restore --report-without-url: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
 		t.Errorf("after the restore the repository differs from before the run:\n got %q\nwant %q", after, before)
