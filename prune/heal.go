@@ -167,7 +167,8 @@ func Heal(ctx context.Context, src HealSource, h Healer, plan *RepoPlan, res *Ap
 	return out
 }
 
-// healImage returns the deleted folders of image that the changed files make live, with why. An error means some
+// healImage returns the deleted folders of image that the changed files make live, with why. It reads the Trash
+// Can's copy of each deleted folder at most once (the referrers' rounds re-use it). An error means some
 // references could not be followed: the folders returned are live, others may be too.
 func healImage(ctx context.Context, src HealSource, h Healer, repo, image string, files []ManifestFile, deleted map[string]int,
 	folders map[string]Folder, maxDocBytes int64) ([]Healed, error) {
@@ -188,7 +189,13 @@ func healImage(ctx context.Context, src HealSource, h Healer, repo, image string
 			queue = append(queue, ref{doc.subject, "the subject of " + from})
 		}
 	}
-	read := func(folder string, fromTrash bool) (*document, string, error) {
+	type trashed struct {
+		doc  *document
+		name string
+		err  error
+	}
+	trashCache := map[string]trashed{} // folder -> its Trash Can copy, parsed: each is read at most once per run
+	readUncached := func(folder string, fromTrash bool) (*document, string, error) {
 		var lastErr error
 		for _, name := range fileNamesFor(folders[folder].MediaType) {
 			var b []byte
@@ -206,6 +213,17 @@ func healImage(ctx context.Context, src HealSource, h Healer, repo, image string
 			return doc, folder + "/" + name, err
 		}
 		return nil, "", lastErr
+	}
+	read := func(folder string, fromTrash bool) (*document, string, error) {
+		if !fromTrash {
+			return readUncached(folder, false)
+		}
+		c, ok := trashCache[folder]
+		if !ok {
+			c.doc, c.name, c.err = readUncached(folder, true)
+			trashCache[folder] = c
+		}
+		return c.doc, c.name, c.err
 	}
 	slices.SortFunc(files, func(a, b ManifestFile) int { return strings.Compare(fileKey(a.Path, a.Name), fileKey(b.Path, b.Name)) })
 	for _, f := range files {
