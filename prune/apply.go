@@ -197,7 +197,8 @@ type deletedEarlier struct {
 }
 
 func (e *deletedEarlier) Error() string {
-	return fmt.Sprintf("deleted %s/%s: the first DELETE's answer was lost (%v); a retry, after a re-check found the image unchanged, answered not found, so that first DELETE deleted it", e.repo, e.folder, e.lost)
+	lost := strings.TrimPrefix(e.lost.Error(), "delete "+e.repo+"/"+e.folder+": ")
+	return fmt.Sprintf("deleted %s/%s by its first DELETE, whose answer was lost (%s): a retry, after a re-check found the image unchanged, answered not found", e.repo, e.folder, lost)
 }
 
 func (e *deletedEarlier) Unwrap() []error { return []error{e.lost, e.retry} }
@@ -217,6 +218,8 @@ func classifyDeletion(repo, folder string, err error) Deletion {
 		del.Outcome, del.Err = OutcomeAlreadyGone, err
 	case errors.Is(err, ErrForbidden):
 		del.Outcome, del.Err = OutcomeForbidden, fmt.Errorf("deleting %s/%s: missing Delete permission: %w", repo, folder, err)
+	case strings.Contains(err.Error(), repo+"/"+folder): // it names the folder already
+		del.Outcome, del.Err = OutcomeFailed, err
 	default:
 		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("deleting %s/%s: %w", repo, folder, err)
 	}
@@ -227,34 +230,49 @@ func classifyDeletion(repo, folder string, err error) Deletion {
 // is unchanged, tries again. A retry answered 404 means an earlier attempt deleted the folder: a *deletedEarlier.
 func (c *applyConfig) deleteVerified(run, ctx context.Context, d Deleter, plan *RepoPlan, f Folder, since time.Time) error {
 	var unknown error // the first attempt whose outcome was unknown
+	// again says how an attempt after the first ended, without naming the folder again.
+	again := func(err error) string {
+		return strings.TrimPrefix(err.Error(), "delete "+plan.Repo+"/"+f.Path+": ")
+	}
 	for attempt := 1; ; attempt++ {
 		err := d.DeleteFolder(ctx, plan.Repo, f.Path)
 		switch {
 		case err != nil && unknown != nil && errors.Is(err, ErrNotFound):
 			return &deletedEarlier{repo: plan.Repo, folder: f.Path, lost: unknown, retry: err}
+		case err != nil && unknown != nil && !errors.Is(err, ErrOutcomeUnknown):
+			return fmt.Errorf("%w; retried after a re-check found image %s unchanged: %s: %w", unknown, f.Image, again(err), err)
 		case err == nil || !errors.Is(err, ErrOutcomeUnknown):
 			return err
 		}
 		if unknown == nil {
 			unknown = err
 		}
-		if c.src == nil || attempt >= c.attempts {
-			return err
+		switch {
+		case c.src == nil:
+			return fmt.Errorf("%w; not retried: nothing re-checks its image here", err)
+		case attempt >= c.attempts && attempt == 1:
+			return fmt.Errorf("%w; not retried: no attempts left", err)
+		case attempt >= c.attempts && again(err) == again(unknown):
+			return fmt.Errorf("%w; tried %d times in all, each retry after a re-check found image %s unchanged, each answered the same",
+				unknown, attempt, f.Image)
+		case attempt >= c.attempts:
+			return fmt.Errorf("%w; tried %d times in all, each retry after a re-check found image %s unchanged, the last: %s",
+				unknown, attempt, f.Image, again(err))
 		}
 		if c.wait != nil {
 			if werr := sleepCtx(run, c.wait(attempt)); werr != nil {
-				return fmt.Errorf("%w; not retried: %w", err, werr)
+				return fmt.Errorf("%w; not retried: %w", unknown, werr)
 			}
 		}
 		if run.Err() != nil {
-			return fmt.Errorf("%w; not retried: %w", err, run.Err())
+			return fmt.Errorf("%w; not retried: %w", unknown, run.Err())
 		}
 		changed, verr := recheckImages(ctx, c.src, plan, []string{f.Image}, since)
 		if verr != nil {
-			return fmt.Errorf("%w; not retried, since whether the folder is still the one planned is unknown: %w", err, verr)
+			return fmt.Errorf("%w; not retried, since whether the folder is still the one planned is unknown: %w", unknown, verr)
 		}
 		if files := changed[f.Image]; len(files) > 0 {
-			return fmt.Errorf("%w; not retried: image %s changed since the plan (%s): %w", err, f.Image, strings.Join(files, ", "), ErrChanged)
+			return fmt.Errorf("%w; not retried: image %s changed since the plan (%s): %w", unknown, f.Image, strings.Join(files, ", "), ErrChanged)
 		}
 	}
 }
