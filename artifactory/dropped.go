@@ -14,13 +14,23 @@ import (
 // gives back its connection and its place under the cap on requests in flight. It returns an error that says what
 // the server answered: the status and the server's message, in place of jfrog-client-go's "executor timeout"
 // text, which says nothing of either; any other error is kept, with the status added.
-func closeDropped(resp *http.Response, err error) error {
+//
+// With sentOnce (a DELETE answered other than 429: the retry layer never retries it blindly, see blindRetry) the
+// error is the answer as an *APIError, and says nothing of retries: there were none.
+func closeDropped(resp *http.Response, err error, sentOnce bool) error {
 	if resp == nil || resp.Body == nil {
 		return err
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
+	if sentOnce {
+		path := ""
+		if resp.Request != nil && resp.Request.URL != nil {
+			path = redactURL(resp.Request.URL.String())
+		}
+		return &APIError{Op: "delete", Path: path, Status: resp.StatusCode, Message: errorMessage(body)}
+	}
 	status := fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	if msg := errorMessage(body); msg != "" {
 		status += ": " + msg

@@ -22,10 +22,7 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: HTTP %d %s", e.Op, e.Path, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
+	fmt.Fprintf(&b, "%s %s: %s", e.Op, e.Path, e.answer())
 	switch e.Status {
 	case http.StatusUnauthorized:
 		b.WriteString(" (check the access token, or the user and password)")
@@ -33,6 +30,16 @@ func (e *APIError) Error() string {
 		b.WriteString(" (the user lacks the permission this needs)")
 	case http.StatusTooManyRequests:
 		b.WriteString(" (Artifactory is rate limiting: lower --concurrency)")
+	}
+	return b.String()
+}
+
+// answer is the status and the server's message: "HTTP 502 Bad Gateway: upstream connect error".
+func (e *APIError) answer() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP %d %s", e.Status, http.StatusText(e.Status))
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
 	}
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,9 +78,20 @@ func TestHealFollowsWhatAPushReferences(t *testing.T) {
 	push(im4)
 	again, _ := srv.Store().Get("docker-local", folder(m4)+"/manifest.json")
 
-	h := prune.Heal(ctx, c, c, plan, res, 0)
+	trash := &countingHealer{Client: c, reads: map[string]int{}}
+	h := prune.Heal(ctx, c, trash, plan, res, 0)
 	if h.Err != nil {
 		t.Fatalf("heal: %v", h.Err)
+	}
+	// Each Trash Can copy is read at most once, however many rounds the referrers take (review 11, finding 8); the
+	// unrelated m3 is read (is it a referrer of something live?), once.
+	for path, n := range trash.reads {
+		if n != 1 {
+			t.Errorf("the Trash Can's %s was read %d times", path, n)
+		}
+	}
+	if trash.reads[folder(m3)+"/manifest.json"] != 1 {
+		t.Errorf("the Trash Can reads were %v", trash.reads)
 	}
 	got := map[string]prune.HealOutcome{}
 	for _, f := range h.Folders {
@@ -151,4 +163,18 @@ func TestHealWithoutTrashCan(t *testing.T) {
 	if _, ok := srv.Store().Get(artifactory.TrashRepo, "docker-local/app"); ok {
 		t.Errorf("the disabled Trash Can holds something")
 	}
+}
+
+// countingHealer counts the reads of the Trash Can's copies, by path.
+type countingHealer struct {
+	*artifactory.Client
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (h *countingHealer) ReadTrashed(ctx context.Context, repo, path string, limit int64) ([]byte, error) {
+	h.mu.Lock()
+	h.reads[path]++
+	h.mu.Unlock()
+	return h.Client.ReadTrashed(ctx, repo, path, limit)
 }

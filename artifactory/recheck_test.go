@@ -247,7 +247,8 @@ func (h *lostAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestDeleteNotRetriedBlindly: a DELETE answered 502 after Artifactory acted is not retried by the retry layer
 // (one request reaches the server) and says its outcome is unknown; prune.Apply retries it after re-checking the
-// image (404: already gone), and does not when the folder was pushed again meanwhile.
+// image (404: the first DELETE deleted it, so it counts as deleted), and does not when the folder was pushed
+// again meanwhile.
 func TestDeleteNotRetriedBlindly(t *testing.T) {
 	for _, repush := range []bool{false, true} {
 		t.Run(fmt.Sprintf("pushed-again=%v", repush), func(t *testing.T) {
@@ -301,8 +302,8 @@ func TestDeleteNotRetriedBlindly(t *testing.T) {
 			}
 			_, exists := e.Store().Get(repoKey, target)
 			switch {
-			case !repush && (del.Outcome != prune.OutcomeAlreadyGone || h.dels.Load() != 2 || exists):
-				t.Errorf("lost answer: %s (%v) after %d DELETEs, folder exists %v; want already-gone after 2, gone", del.Outcome, del.Err, h.dels.Load(), exists)
+			case !repush && (del.Outcome != prune.OutcomeDeleted || h.dels.Load() != 2 || exists):
+				t.Errorf("lost answer: %s (%v) after %d DELETEs, folder exists %v; want deleted (by the first) after 2, gone", del.Outcome, del.Err, h.dels.Load(), exists)
 			case repush && (del.Outcome != prune.OutcomeFailed || !errors.Is(del.Err, prune.ErrChanged) || !errors.Is(del.Err, prune.ErrOutcomeUnknown) || h.dels.Load() != 1 || !exists):
 				t.Errorf("pushed again: %s (%v) after %d DELETEs, folder exists %v; want failed with ErrChanged after 1, kept", del.Outcome, del.Err, h.dels.Load(), exists)
 			}
@@ -414,5 +415,97 @@ func TestRecheckImagesSplitsLongQueries(t *testing.T) {
 	}
 	if n := h.aql.Load(); n <= 4 {
 		t.Errorf("%d AQL requests: the query was not split", n)
+	}
+}
+
+// badGateway answers 502 to every DELETE of folder; with act, the emulator deletes it on the first (whose answer
+// is lost) and answers the others itself.
+type badGateway struct {
+	next   http.Handler
+	folder string
+	act    bool
+	dels   atomic.Int64
+}
+
+func (h *badGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, h.folder) {
+		if n := h.dels.Add(1); h.act && n == 1 {
+			h.next.ServeHTTP(httptest.NewRecorder(), r)
+		} else if h.act {
+			h.next.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "upstream connect error", http.StatusBadGateway)
+		return
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// TestDeleteAnswered502SaysWhatHappened is finding 9 of review 11: a DELETE answered 502 was reported as "HTTP 502
+// Bad Gateway, still after every retry: the server kept failing", three levels deep, although it was sent once.
+// Now the deletion's message names the folder once and says it was sent once, how it was answered, that the
+// outcome is unknown, and whether a verified retry followed.
+func TestDeleteAnswered502SaysWhatHappened(t *testing.T) {
+	tests := []struct {
+		name    string
+		act     bool
+		opts    []prune.ApplyOption
+		outcome prune.Outcome
+		dels    int64
+		want    []string
+	}{
+		{"no re-check: not retried", false, nil, prune.OutcomeFailed, 1,
+			[]string{"sent once, answered HTTP 502 Bad Gateway: upstream connect error", "outcome of the deletion unknown", "not retried: nothing re-checks its image"}},
+		{"verified retries, 502 each time", false, nil, prune.OutcomeFailed, 3,
+			[]string{"sent once, answered HTTP 502 Bad Gateway", "outcome of the deletion unknown", "tried 3 times in all, each retry after a re-check found image img00 unchanged, each answered the same"}},
+		{"deleted, answer lost: the verified retry finds it gone", true, nil, prune.OutcomeDeleted, 2,
+			[]string{"by its first DELETE, whose answer was lost (sent once, answered HTTP 502 Bad Gateway", "a retry, after a re-check found the image unchanged, answered not found"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := artifactorytest.New(artifactorytest.WithAdminToken(token),
+				artifactorytest.WithRepo(artifactorytest.Repo{Key: repoKey, Type: "local", PackageType: "docker"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs := seedImages(t, e.Store(), e.Clock().Now(), 1, 2)
+			target := "img00/" + string(docs["img00"][0].Digest)
+			h := &badGateway{next: e, folder: target, act: tt.act}
+			hs := httptest.NewServer(h)
+			t.Cleanup(hs.Close)
+			c, err := artifactory.New(hs.URL+"/artifactory/", artifactory.WithAccessToken(token), artifactory.WithBackoff(fastBackoff))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var opts []prune.ApplyOption
+			if i > 0 {
+				opts = []prune.ApplyOption{prune.WithImageRecheck(c), prune.WithDeleteRetries(3, nil)}
+			}
+			res := prune.Apply(context.Background(), c, planned(t, c), 1, opts...)
+			var del prune.Deletion
+			for _, d := range res.Deletions {
+				if d.Path == target {
+					del = d
+				}
+			}
+			if del.Outcome != tt.outcome || h.dels.Load() != tt.dels || del.Err == nil {
+				t.Fatalf("%s (%v) after %d DELETEs, want %s after %d", del.Outcome, del.Err, h.dels.Load(), tt.outcome, tt.dels)
+			}
+			msg := del.Err.Error()
+			t.Log(msg)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("the message lacks %q:\n%s", w, msg)
+				}
+			}
+			for _, bad := range []string{"after every retry", "kept failing", "deleting "} {
+				if strings.Contains(msg, bad) {
+					t.Errorf("the message says %q:\n%s", bad, msg)
+				}
+			}
+			if n := strings.Count(msg, target); n != 1 {
+				t.Errorf("the message names the folder %d times:\n%s", n, msg)
+			}
+		})
 	}
 }

@@ -41,12 +41,13 @@ func (c *Client) sendWith(ctx context.Context, method, rawURL string, body []byt
 		details.Headers[k] = v
 	}
 	resp, _, redirectURL, err := sm.Client().Send(method, rawURL, body, method != http.MethodPost, false, &details, "")
+	sentOnce := method == http.MethodDelete && resp != nil && resp.StatusCode != http.StatusTooManyRequests
 	if rerr := checkRedirected(method, rawURL, redirectURL); rerr != nil {
-		_ = closeDropped(resp, err)
+		_ = closeDropped(resp, err, sentOnce)
 		return nil, rerr
 	}
 	if err != nil {
-		return nil, closeDropped(resp, err)
+		return nil, closeDropped(resp, err, sentOnce)
 	}
 	return resp, nil
 }
@@ -233,14 +234,22 @@ func checkSHA256Header(resp *http.Response, data []byte, repo, path string) erro
 	return nil
 }
 
-// DeleteFolder implements prune.Deleter: DELETE <repo>/<folder>/, which deletes the folder recursively.
+// DeleteFolder implements prune.Deleter: DELETE <repo>/<folder>/, which deletes the folder recursively. The DELETE
+// is sent once (it is retried only after a 429 or a failure to connect, which Artifactory never acted on); when
+// its outcome is unknown, the error says so once, wrapping prune.ErrOutcomeUnknown, and prune.Apply decides
+// whether to try again.
 func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 	resp, err := c.send(ctx, http.MethodDelete, c.fileURL(repo, folder)+"/", nil)
-	if err != nil {
-		if notSent(err) {
-			return fmt.Errorf("delete %s/%s: %w", repo, folder, err)
-		}
-		return fmt.Errorf("delete %s/%s: %w; whether Artifactory deleted it is unknown (the answer was lost or came from a failing server or gateway): %w", repo, folder, err, prune.ErrOutcomeUnknown)
+	var answer *APIError
+	switch {
+	case err != nil && errors.As(err, &answer):
+		return deleteAnswered(repo, folder, answer)
+	case err != nil && notSent(err):
+		return fmt.Errorf("delete %s/%s: not sent: %w", repo, folder, err)
+	case err != nil && errors.Is(err, errRetriesUsed): // 429 after every retry: never acted on
+		return fmt.Errorf("delete %s/%s: not deleted: %w", repo, folder, err)
+	case err != nil:
+		return fmt.Errorf("delete %s/%s: sent once, and its answer was lost (%v): %w", repo, folder, err, prune.ErrOutcomeUnknown)
 	}
 	defer resp.Body.Close()
 	if err := checkDeleteAnswer(resp, repo, folder); err != nil {
@@ -251,11 +260,28 @@ func (c *Client) DeleteFolder(ctx context.Context, repo, folder string) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
 	}
-	if outcomeUnknownStatus(resp.StatusCode) {
-		return fmt.Errorf("%w (Artifactory may have deleted it before the error): %w", apiError("delete", repo+"/"+folder, resp), prune.ErrOutcomeUnknown)
-	}
-	return apiError("delete", repo+"/"+folder, resp)
+	return deleteAnswered(repo, folder, apiError("delete", repo+"/"+folder, resp).(*APIError))
 }
+
+// deleteAnswered is the error of a DELETE of repo/folder that was answered with the error answer.
+func deleteAnswered(repo, folder string, answer *APIError) error {
+	answer.Op, answer.Path = "delete", repo+"/"+folder
+	if outcomeUnknownStatus(answer.Status) {
+		return &deleteUnknown{answer: answer, msg: fmt.Sprintf("delete %s/%s: sent once, answered %s, which a server or gateway "+
+			"may send after Artifactory deleted it: %v", repo, folder, answer.answer(), prune.ErrOutcomeUnknown)}
+	}
+	return answer
+}
+
+// deleteUnknown is the error of a DELETE answered with an error that Artifactory may have sent after acting: it
+// wraps the answer and prune.ErrOutcomeUnknown, and names the folder once.
+type deleteUnknown struct {
+	answer *APIError
+	msg    string
+}
+
+func (e *deleteUnknown) Error() string   { return e.msg }
+func (e *deleteUnknown) Unwrap() []error { return []error{e.answer, prune.ErrOutcomeUnknown} }
 
 // FolderFiles implements prune.Source: it lists the files of many folders in few queries, grouping folders by
 // image (one $match on "<image>/sha256:*" per image) within AQL's query length limit, and keeps only the files of

@@ -17,7 +17,8 @@ type Outcome string
 
 // Outcomes of a deletion.
 const (
-	// OutcomeDeleted: the folder was deleted.
+	// OutcomeDeleted: the folder was deleted (by this run: a verified retry that finds the folder gone after an
+	// attempt whose answer was lost counts here, not as already gone).
 	OutcomeDeleted Outcome = "deleted"
 	// OutcomeAlreadyGone: the server answered not found; counted as a success.
 	OutcomeAlreadyGone Outcome = "already-gone"
@@ -34,7 +35,8 @@ type Deletion struct {
 	// Path is the folder relative to the repository.
 	Path    string
 	Outcome Outcome
-	// Err is the error of a deletion that was refused or failed, or of one already gone.
+	// Err is the error of a deletion that was refused or failed, or of one already gone; for [OutcomeDeleted], a
+	// note when the folder was deleted by an attempt whose answer was lost (a verified retry found it gone).
 	Err error
 }
 
@@ -175,8 +177,31 @@ func (c *applyConfig) deleteFolder(run, ctx context.Context, d Deleter, plan *Re
 		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("refusing to delete: %w", err)
 		return del
 	}
-	return classifyDeletion(repo, f.Path, c.deleteVerified(run, ctx, d, plan, f, since))
+	err = c.deleteVerified(run, ctx, d, plan, f, since)
+	var earlier *deletedEarlier
+	if errors.As(err, &earlier) {
+		// Deleted by this run all the same: restore, the final check and the Trash Can's mark must see it.
+		del.Outcome, del.Err = OutcomeDeleted, earlier
+		return del
+	}
+	return classifyDeletion(repo, f.Path, err)
 }
+
+// deletedEarlier is what [applyConfig.deleteVerified] returns when a verified retry of a deletion whose outcome
+// was unknown answered not found: the earlier attempt deleted the folder. The deletion is [OutcomeDeleted], with
+// this as its note.
+type deletedEarlier struct {
+	repo, folder string
+	lost         error // the attempt whose answer was lost
+	retry        error // the retry's not found
+}
+
+func (e *deletedEarlier) Error() string {
+	lost := strings.TrimPrefix(e.lost.Error(), "delete "+e.repo+"/"+e.folder+": ")
+	return fmt.Sprintf("deleted %s/%s by its first DELETE, whose answer was lost (%s): a retry, after a re-check found the image unchanged, answered not found", e.repo, e.folder, lost)
+}
+
+func (e *deletedEarlier) Unwrap() []error { return []error{e.lost, e.retry} }
 
 // deleteFolderAt deletes one folder that a guard accepted, once, and classifies the outcome.
 func deleteFolderAt(ctx context.Context, d Deleter, repo, folder string) Deletion {
@@ -193,6 +218,8 @@ func classifyDeletion(repo, folder string, err error) Deletion {
 		del.Outcome, del.Err = OutcomeAlreadyGone, err
 	case errors.Is(err, ErrForbidden):
 		del.Outcome, del.Err = OutcomeForbidden, fmt.Errorf("deleting %s/%s: missing Delete permission: %w", repo, folder, err)
+	case strings.Contains(err.Error(), repo+"/"+folder): // it names the folder already
+		del.Outcome, del.Err = OutcomeFailed, err
 	default:
 		del.Outcome, del.Err = OutcomeFailed, fmt.Errorf("deleting %s/%s: %w", repo, folder, err)
 	}
@@ -200,37 +227,52 @@ func classifyDeletion(repo, folder string, err error) Deletion {
 }
 
 // deleteVerified deletes f and, while the outcome is unknown and attempts are left, re-checks f's image and, if it
-// is unchanged, tries again. A retry answered 404 means an earlier attempt deleted the folder.
+// is unchanged, tries again. A retry answered 404 means an earlier attempt deleted the folder: a *deletedEarlier.
 func (c *applyConfig) deleteVerified(run, ctx context.Context, d Deleter, plan *RepoPlan, f Folder, since time.Time) error {
 	var unknown error // the first attempt whose outcome was unknown
+	// again says how an attempt after the first ended, without naming the folder again.
+	again := func(err error) string {
+		return strings.TrimPrefix(err.Error(), "delete "+plan.Repo+"/"+f.Path+": ")
+	}
 	for attempt := 1; ; attempt++ {
 		err := d.DeleteFolder(ctx, plan.Repo, f.Path)
 		switch {
 		case err != nil && unknown != nil && errors.Is(err, ErrNotFound):
-			return fmt.Errorf("an earlier attempt whose outcome was unknown (%v) deleted it: %w", unknown, err)
+			return &deletedEarlier{repo: plan.Repo, folder: f.Path, lost: unknown, retry: err}
+		case err != nil && unknown != nil && !errors.Is(err, ErrOutcomeUnknown):
+			return fmt.Errorf("%w; retried after a re-check found image %s unchanged: %s: %w", unknown, f.Image, again(err), err)
 		case err == nil || !errors.Is(err, ErrOutcomeUnknown):
 			return err
 		}
 		if unknown == nil {
 			unknown = err
 		}
-		if c.src == nil || attempt >= c.attempts {
-			return err
+		switch {
+		case c.src == nil:
+			return fmt.Errorf("%w; not retried: nothing re-checks its image here", err)
+		case attempt >= c.attempts && attempt == 1:
+			return fmt.Errorf("%w; not retried: no attempts left", err)
+		case attempt >= c.attempts && again(err) == again(unknown):
+			return fmt.Errorf("%w; tried %d times in all, each retry after a re-check found image %s unchanged, each answered the same",
+				unknown, attempt, f.Image)
+		case attempt >= c.attempts:
+			return fmt.Errorf("%w; tried %d times in all, each retry after a re-check found image %s unchanged, the last: %s",
+				unknown, attempt, f.Image, again(err))
 		}
 		if c.wait != nil {
 			if werr := sleepCtx(run, c.wait(attempt)); werr != nil {
-				return fmt.Errorf("%w; not retried: %w", err, werr)
+				return fmt.Errorf("%w; not retried: %w", unknown, werr)
 			}
 		}
 		if run.Err() != nil {
-			return fmt.Errorf("%w; not retried: %w", err, run.Err())
+			return fmt.Errorf("%w; not retried: %w", unknown, run.Err())
 		}
 		changed, verr := recheckImages(ctx, c.src, plan, []string{f.Image}, since)
 		if verr != nil {
-			return fmt.Errorf("%w; not retried, since whether the folder is still the one planned is unknown: %w", err, verr)
+			return fmt.Errorf("%w; not retried, since whether the folder is still the one planned is unknown: %w", unknown, verr)
 		}
 		if files := changed[f.Image]; len(files) > 0 {
-			return fmt.Errorf("%w; not retried: image %s changed since the plan (%s): %w", err, f.Image, strings.Join(files, ", "), ErrChanged)
+			return fmt.Errorf("%w; not retried: image %s changed since the plan (%s): %w", unknown, f.Image, strings.Join(files, ", "), ErrChanged)
 		}
 	}
 }

@@ -69,8 +69,10 @@ func TestApplyRetriesUnknownOutcomesOnlyAfterARecheck(t *testing.T) {
 		after   func(s *fakeStore, d []doc)
 		want    want
 	}{
-		{"deleted, answer lost: the retry finds it gone", true, true, 1, nil,
-			want{prune.OutcomeAlreadyGone, []error{prune.ErrNotFound}, 2, false}},
+		// The lost attempt deleted it: deleted by this run (restore, the final check and the Trash Can's mark look
+		// for deleted), with a note that says how; until review 11 this was already-gone.
+		{"deleted, answer lost: the retry finds it gone, and it counts as deleted", true, true, 1, nil,
+			want{prune.OutcomeDeleted, []error{prune.ErrNotFound, prune.ErrOutcomeUnknown}, 2, false}},
 		{"not deleted, answer lost: the retry deletes it", true, false, 1, nil,
 			want{prune.OutcomeDeleted, nil, 2, false}},
 		{"deleted, then pushed again: not retried", true, true, 1, func(s *fakeStore, d []doc) {

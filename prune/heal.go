@@ -71,17 +71,27 @@ func (h *HealResult) Failed() bool {
 	return slices.ContainsFunc(h.Folders, func(f Healed) bool { return f.Outcome == HealFailed })
 }
 
-// Heal is the final check after [Apply]: it lists again the manifest files of the repository created, modified or
-// updated since the plan's server time minus [RecheckSkew], and for every image that changed and lost folders in
-// this run, it follows what the new files reference as the planner would (each new file is a root: it is younger
-// than any grace period; through index entries and subjects, nested indexes and the documents of deleted folders,
-// read from the Trash Can, included, and back from subjects to their referrers, to a fixpoint). Every deleted folder
-// so found live is restored at once, never over a folder the push wrote again. Deletions restored get
-// [OutcomeRestored] in res. It does nothing when res deleted nothing.
+// HealSource is what [Heal] reads live files through: the per-image listing of the re-check, and documents.
+type HealSource interface {
+	RecheckSource
+	// ReadFile returns the content of repo/path; it returns an error wrapping ErrTooLarge if it exceeds limit bytes.
+	ReadFile(ctx context.Context, repo, path string, limit int64) ([]byte, error)
+}
+
+// Heal is the final check after [Apply]: for the images that lost folders in this run, it lists again, as the
+// re-check before each batch does ([RecheckSource.RecheckImages]), every tag manifest file whatever its timestamps
+// (a tag copied, moved, promoted or replicated keeps the source's times) and the digest folders' manifest files
+// created, modified or updated since the plan's server time minus [RecheckSkew], and compares them with the
+// inventory. For every image with a new or changed file, it follows what the new files reference as the planner
+// would (each new file is a root: it is younger than any grace period, or was brought in during the run; through
+// index entries and subjects, nested indexes and the documents of deleted folders, read from the Trash Can once
+// each, included, and back from subjects to their referrers, to a fixpoint). Every deleted folder so found live is
+// restored at once, never over a folder the push wrote again. Deletions restored get [OutcomeRestored] in res. It
+// does nothing when res deleted nothing.
 //
 // What it cannot heal: a push after this check, and a deleted folder the Trash Can does not hold (disabled,
 // emptied). docs/safety.md says more.
-func Heal(ctx context.Context, src Source, h Healer, plan *RepoPlan, res *ApplyResult, maxDocBytes int64) *HealResult {
+func Heal(ctx context.Context, src HealSource, h Healer, plan *RepoPlan, res *ApplyResult, maxDocBytes int64) *HealResult {
 	out := &HealResult{Repo: plan.Repo}
 	if maxDocBytes <= 0 {
 		maxDocBytes = DefaultMaxDocumentBytes
@@ -107,15 +117,21 @@ func Heal(ctx context.Context, src Source, h Healer, plan *RepoPlan, res *ApplyR
 	}
 	since := plan.ServerTime.Add(-RecheckSkew)
 	changed := map[string][]ManifestFile{} // image -> new or changed manifest files
-	err := src.ManifestsChangedSince(ctx, plan.Repo, since, func(f ManifestFile) error {
+	seen := map[string]bool{}              // a listing split in several queries may return a file twice
+	err := src.RecheckImages(ctx, plan.Repo, slices.Sorted(maps.Keys(lostImage)), since, func(f ManifestFile) error {
+		key := fileKey(f.Path, f.Name)
 		if f.Repo != plan.Repo {
-			return fmt.Errorf("got %s from repository %q: %w", fileKey(f.Path, f.Name), f.Repo, ErrIncomplete)
+			return fmt.Errorf("got %s from repository %q: %w", key, f.Repo, ErrIncomplete)
 		}
-		if st, ok := plan.inventory[fileKey(f.Path, f.Name)]; ok && st.equal(stampOf(f)) {
+		if f.Name != ManifestName && f.Name != ListManifestName {
+			return nil
+		}
+		if st, ok := plan.inventory[key]; (ok && st.equal(stampOf(f))) || seen[key] {
 			return nil
 		}
 		class, image, _, _ := classify(f.Path)
 		if (class == classTag || class == classDigest) && lostImage[image] {
+			seen[key] = true
 			changed[image] = append(changed[image], f)
 		}
 		return nil
@@ -151,9 +167,10 @@ func Heal(ctx context.Context, src Source, h Healer, plan *RepoPlan, res *ApplyR
 	return out
 }
 
-// healImage returns the deleted folders of image that the changed files make live, with why. An error means some
+// healImage returns the deleted folders of image that the changed files make live, with why. It reads the Trash
+// Can's copy of each deleted folder at most once (the referrers' rounds re-use it). An error means some
 // references could not be followed: the folders returned are live, others may be too.
-func healImage(ctx context.Context, src Source, h Healer, repo, image string, files []ManifestFile, deleted map[string]int,
+func healImage(ctx context.Context, src HealSource, h Healer, repo, image string, files []ManifestFile, deleted map[string]int,
 	folders map[string]Folder, maxDocBytes int64) ([]Healed, error) {
 	type ref struct {
 		d   digest.Digest
@@ -172,7 +189,13 @@ func healImage(ctx context.Context, src Source, h Healer, repo, image string, fi
 			queue = append(queue, ref{doc.subject, "the subject of " + from})
 		}
 	}
-	read := func(folder string, fromTrash bool) (*document, string, error) {
+	type trashed struct {
+		doc  *document
+		name string
+		err  error
+	}
+	trashCache := map[string]trashed{} // folder -> its Trash Can copy, parsed: each is read at most once per run
+	readUncached := func(folder string, fromTrash bool) (*document, string, error) {
 		var lastErr error
 		for _, name := range fileNamesFor(folders[folder].MediaType) {
 			var b []byte
@@ -190,6 +213,17 @@ func healImage(ctx context.Context, src Source, h Healer, repo, image string, fi
 			return doc, folder + "/" + name, err
 		}
 		return nil, "", lastErr
+	}
+	read := func(folder string, fromTrash bool) (*document, string, error) {
+		if !fromTrash {
+			return readUncached(folder, false)
+		}
+		c, ok := trashCache[folder]
+		if !ok {
+			c.doc, c.name, c.err = readUncached(folder, true)
+			trashCache[folder] = c
+		}
+		return c.doc, c.name, c.err
 	}
 	slices.SortFunc(files, func(a, b ManifestFile) int { return strings.Compare(fileKey(a.Path, a.Name), fileKey(b.Path, b.Name)) })
 	for _, f := range files {

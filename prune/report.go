@@ -27,6 +27,9 @@ const ReportNote = "Deleted folders go to the Trash Can; their space returns onl
 type Report struct {
 	SchemaVersion int  `json:"schema_version"`
 	DryRun        bool `json:"dry_run"`
+	// URL is the base URL of the Artifactory the run judged and deleted in (see [WithURL]; added in schema version
+	// 2, absent in reports written before): artprune restore refuses a report of another server.
+	URL string `json:"url,omitempty"`
 	// Note says when deleted space returns.
 	Note         string       `json:"note"`
 	Totals       Summary      `json:"totals"`
@@ -44,6 +47,11 @@ type Report struct {
 
 // ReportOption adds to a report what the plans do not hold.
 type ReportOption func(*Report)
+
+// WithURL names the Artifactory the run used, by its base URL (artifactory.Client.BaseURL), in the report's "url".
+func WithURL(baseURL string) ReportOption {
+	return func(r *Report) { r.URL = baseURL }
+}
 
 // WithSkippedRepositories lists the repositories a pattern matched but that were not pruned.
 func WithSkippedRepositories(skipped []SkippedRepository) ReportOption {

@@ -107,7 +107,7 @@ func TestReportGolden(t *testing.T) {
 		_ = prune.Recheck(ctx, s, plan)
 		results = append(results, prune.Apply(ctx, s, plan, 2))
 	}
-	report := prune.NewReport(false, plans, results)
+	report := prune.NewReport(false, plans, results, prune.WithURL("https://artifactory.example.com/artifactory/"))
 	b, err := json.MarshalIndent(report, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -77,12 +77,48 @@ func (r *RestoreReport) OK() bool {
 	return true
 }
 
-// DeletedFolders reads a JSON report of artprune prune, apply or delete and returns the folders it lists as
-// deleted (outcome "deleted"): the digest folders, sorted, then the tag folders of artprune delete, sorted. A dry-run report, a report of another kind or an unknown schema version is an error.
-func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
+// DeletedReport is what restoring needs of a run's JSON report: the server the run deleted in, and what it
+// deleted.
+type DeletedReport struct {
+	// URL is the base URL of the Artifactory the run used (the report's "url"); empty in a report written before
+	// artprune recorded it.
+	URL string
+	// Folders are the folders the report lists as deleted (outcome "deleted"): the digest folders, sorted, then
+	// the tag folders of artprune delete, sorted.
+	Folders []RestoreItem
+}
+
+// ErrReportServer is wrapped by [DeletedReport.CheckURL]'s errors: the report is not known to be of a run against
+// the Artifactory restoring would go to.
+var ErrReportServer = errors.New("the report is not of a run against this Artifactory")
+
+// CheckURL refuses to restore r through an Artifactory other than the one the run deleted in, whose base URL is
+// baseURL: the Trash Can of another server (staging for production, say) may hold other folders at the same
+// paths, and restoring them would bring back what no run of this report deleted. A report that names no URL
+// (written before artprune recorded it) is refused too, unless noURLOK says the caller checked which server it is
+// of.
+func (r *DeletedReport) CheckURL(baseURL string, noURLOK bool) error {
+	switch {
+	case r.URL == "" && noURLOK:
+		return nil
+	case r.URL == "":
+		return fmt.Errorf("the report names no Artifactory URL (it was written by an older artprune, or edited), so "+
+			"it is not known to be of a run against %s; check that it is, then restore with --report-without-url: %w", baseURL, ErrReportServer)
+	case r.URL != baseURL:
+		return fmt.Errorf("the report is of a run against %s, not %s: restore it through the same Artifactory "+
+			"(this one's Trash Can may hold other folders at those paths): %w", r.URL, baseURL, ErrReportServer)
+	}
+	return nil
+}
+
+// ReadDeletedReport reads a JSON report of artprune prune, apply or delete. A dry-run report, a report of
+// another kind or an unknown schema version is an error. Check the report's server with
+// [DeletedReport.CheckURL] before restoring.
+func ReadDeletedReport(r io.Reader) (*DeletedReport, error) {
 	var rep struct {
-		SchemaVersion *int `json:"schema_version"`
-		DryRun        bool `json:"dry_run"`
+		SchemaVersion *int   `json:"schema_version"`
+		DryRun        bool   `json:"dry_run"`
+		URL           string `json:"url"`
 		Repositories  *[]struct {
 			Repo      string `json:"repo"`
 			Deletions []struct {
@@ -129,7 +165,17 @@ func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
 		}
 		return out[i].Path < out[j].Path
 	})
-	return out, nil
+	return &DeletedReport{URL: rep.URL, Folders: out}, nil
+}
+
+// DeletedFolders is [ReadDeletedReport]'s Folders. It does not say which server the report is of: restore through
+// ReadDeletedReport and [DeletedReport.CheckURL].
+func DeletedFolders(r io.Reader) ([]RestoreItem, error) {
+	rep, err := ReadDeletedReport(r)
+	if err != nil {
+		return nil, err
+	}
+	return rep.Folders, nil
 }
 
 // RestoreFolders brings each folder back from the Trash Can to where it was, concurrency at a time. A folder whose

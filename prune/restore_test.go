@@ -127,3 +127,41 @@ func TestDeletedFolders(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedReportCheckURL: a report names the server of its run; restore refuses it through another, and a
+// report without a URL unless the caller says it checked (review 11, finding 6).
+func TestDeletedReportCheckURL(t *testing.T) {
+	const here = "https://prod.example.com/artifactory/"
+	read := func(body string) *DeletedReport {
+		t.Helper()
+		rep, err := ReadDeletedReport(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	same := read(`{"schema_version":2,"dry_run":false,"url":"` + here + `","repositories":[{"repo":"a","deletions":[{"path":"y/sha256:1","outcome":"deleted"}]}]}`)
+	if same.URL != here || len(same.Folders) != 1 {
+		t.Fatalf("read %+v", same)
+	}
+	other := read(`{"schema_version":2,"dry_run":false,"url":"https://staging.example.com/artifactory/","repositories":[]}`)
+	none := read(`{"schema_version":1,"dry_run":false,"repositories":[]}`)
+	for _, tt := range []struct {
+		name    string
+		rep     *DeletedReport
+		noURLOK bool
+		ok      bool
+		want    string
+	}{
+		{"same server", same, false, true, ""},
+		{"another server", other, false, false, "is of a run against https://staging.example.com/artifactory/, not " + here},
+		{"another server, even when a missing URL is allowed", other, true, false, "restore it through the same Artifactory"},
+		{"no URL", none, false, false, "--report-without-url"},
+		{"no URL, allowed", none, true, true, ""},
+	} {
+		err := tt.rep.CheckURL(here, tt.noURLOK)
+		if (err == nil) != tt.ok || (err != nil && (!errors.Is(err, ErrReportServer) || !strings.Contains(err.Error(), tt.want))) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}

@@ -133,9 +133,10 @@ func (e *OptionsError) Error() string { return e.Err.Error() }
 func (e *OptionsError) Unwrap() error { return e.Err }
 
 // ReportOptions returns the options of [prune.WriteReportJSON], [prune.WriteReportText] and [prune.NewReportHead]
-// that put the rest of the run in its report: skipped repositories, the server, the Trash Can, heals and purges.
+// that put the rest of the run in its report: the server's URL (which artprune restore checks), skipped
+// repositories, the server, the Trash Can, heals and purges.
 func (r *Result) ReportOptions() []prune.ReportOption {
-	opts := []prune.ReportOption{prune.WithSkippedRepositories(r.Skipped), prune.WithServer(r.Server)}
+	opts := []prune.ReportOption{prune.WithURL(r.url), prune.WithSkippedRepositories(r.Skipped), prune.WithServer(r.Server)}
 	if r.Trash != nil {
 		opts = append(opts, prune.WithTrashCan(*r.Trash))
 	}

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/artprune/artprune/artifactory/artifactorytest"
 	"github.com/artprune/artprune/prune"
 )
@@ -251,4 +254,89 @@ func manifestSize(t *testing.T, srv *artifactorytest.Server, folder string) int6
 		t.Fatalf("%s/manifest.json not found", folder)
 	}
 	return it.Size()
+}
+
+// TestHealSeesATagWithOldTimestamps is finding 2 of review 11: right after a dangling manifest's DELETE, a tag
+// arrives with 30-day-old timestamps (a copy, a promotion or a replication keeps the source's times) that
+// references it. The per-batch re-check of its image has already run, so only the final check can see it: it
+// must list every tag file whatever its times, restore the folder, and say so.
+func TestHealSeesATagWithOldTimestamps(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	dry := runCLI(t, env(srv), "prune", "--repo", "docker-local", "-o", "json")
+	var plan prune.Report
+	if err := json.Unmarshal([]byte(dry.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var target prune.DeletionReport
+	for _, d := range plan.Repositories[0].Deletions {
+		if strings.Contains(d.MediaType, "image.manifest") || strings.Contains(d.MediaType, "manifest.v2") {
+			target = d
+			break
+		}
+	}
+	if target.Path == "" {
+		t.Fatal("no dangling manifest")
+	}
+	size := manifestSize(t, srv, target.Path)
+	p := artifactorytest.NewPusher(srv.Store(), "docker-local", 11)
+	p.At = srv.Clock().Now().Add(-30 * 24 * time.Hour)
+	var once sync.Once
+	pushErr := make(chan error, 1)
+	hooked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(w, r)
+		if r.Method == http.MethodDelete && strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/docker-local/"+target.Path) {
+			once.Do(func() {
+				_, err := p.PushIndex(target.Image, "rollback", "", v1.Descriptor{MediaType: target.MediaType,
+					Digest: digest.Digest(target.Digest), Size: size})
+				pushErr <- err
+			})
+		}
+	}))
+	defer hooked.Close()
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, map[string]string{"JF_URL": hooked.URL + "/artifactory/", "JF_ACCESS_TOKEN": testToken},
+		"prune", "--repo", "docker-local", "--delete", "--report", report)
+	select {
+	case err := <-pushErr:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("%s was never deleted", target.Path)
+	}
+	if res.code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	pullsCompletely(t, srv, target.Image, "rollback")
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got prune.Report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	rr := got.Repositories[0]
+	var healed []string
+	for _, h := range rr.Healed {
+		healed = append(healed, h.Path+" "+h.Outcome)
+		if !strings.Contains(h.Why, target.Image+"/rollback/list.manifest.json") {
+			t.Errorf("healed %s: why %q", h.Path, h.Why)
+		}
+	}
+	if want := []string{target.Path + " restored"}; !slices.Equal(healed, want) {
+		t.Errorf("healed %q, want %q", healed, want)
+	}
+	var restored []string
+	for _, d := range rr.Deletions {
+		if d.Outcome == string(prune.OutcomeRestored) {
+			restored = append(restored, d.Path)
+		}
+	}
+	if want := []string{target.Path}; !slices.Equal(restored, want) {
+		t.Errorf("deletions restored %q, want %q", restored, want)
+	}
+	if !strings.Contains(res.stdout, "restored "+target.Path) {
+		t.Errorf("the text report does not say %s was restored:\n%s", target.Path, res.stdout)
+	}
 }

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/artprune/artprune/artifactory/artifactorytest"
@@ -150,13 +153,19 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		name, file string
 		code       int
 		want       string
+		extra      []string
 	}{
-		{"no argument", "", ExitUsage, "takes one argument"},
-		{"missing file", filepath.Join(dir, "nope.json"), ExitUsage, "no such file"},
-		{"not a report", write("plan.json", `{"kind":"artprune-plan"}`), ExitUsage, "not an artprune JSON report"},
-		{"dry run report", write("dry.json", `{"schema_version":1,"dry_run":true,"repositories":[]}`), ExitUsage, "dry run"},
-		{"future schema", write("v9.json", `{"schema_version":9,"dry_run":false,"repositories":[]}`), ExitUsage, "schema_version 9"},
-		{"paths that are not digest folders", write("hostile.json", hostile), ExitFailure, "not a digest folder"},
+		{"no argument", "", ExitUsage, "takes one argument", nil},
+		{"missing file", filepath.Join(dir, "nope.json"), ExitUsage, "no such file", nil},
+		{"not a report", write("plan.json", `{"kind":"artprune-plan"}`), ExitUsage, "not an artprune JSON report", nil},
+		{"dry run report", write("dry.json", `{"schema_version":1,"dry_run":true,"repositories":[]}`), ExitUsage, "dry run", nil},
+		{"future schema", write("v9.json", `{"schema_version":9,"dry_run":false,"repositories":[]}`), ExitUsage, "schema_version 9", nil},
+		{"paths that are not digest folders", write("hostile.json", hostile), ExitFailure, "not a digest folder", []string{"--report-without-url"}},
+		{"a report of another server", write("staging.json", `{"schema_version":2,"dry_run":false,"url":"https://staging.example.com/artifactory/","repositories":[]}`),
+			ExitUsage, "the report is of a run against https://staging.example.com/artifactory/, not http://", nil},
+		{"a report without a URL", write("old.json", `{"schema_version":2,"dry_run":false,"repositories":[]}`), ExitUsage, "--report-without-url", nil},
+		{"another server's report even with --report-without-url", write("staging2.json", `{"schema_version":2,"dry_run":false,"url":"https://staging.example.com/artifactory/","repositories":[]}`),
+			ExitUsage, "restore it through the same Artifactory", []string{"--report-without-url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +173,7 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 			if tt.file != "" {
 				args = append(args, tt.file)
 			}
+			args = append(args, tt.extra...)
 			res := runCLI(t, env(srv), args...)
 			if res.code != tt.code || !strings.Contains(res.stdout+res.stderr, tt.want) {
 				t.Errorf("exit %d (want %d), output lacks %q:\n%s\n%s", res.code, tt.code, tt.want, res.stdout, res.stderr)
@@ -206,5 +216,114 @@ func TestRestoreUndoesADelete(t *testing.T) {
 	}
 	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
 		t.Errorf("after restore the repository differs:\n got %v\nwant %v", after, before)
+	}
+}
+
+// TestRestoreAfterALostDeleteAnswer is finding 3 of review 11: a proxy lets the emulator delete a folder, then
+// answers 502. The verified retry finds it gone: the first DELETE deleted it, so the report says deleted (not
+// already-gone), the Trash Can's copy is marked as artprune's, and restore brings back every folder the run
+// deleted, that one included.
+func TestRestoreAfterALostDeleteAnswer(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := repoState(t, srv, "docker-local")
+	dry := runCLI(t, env(srv), "prune", "--repo", "docker-local", "-o", "json")
+	var plan prune.Report
+	if err := json.Unmarshal([]byte(dry.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var planned []string
+	for _, d := range plan.Repositories[0].Deletions {
+		planned = append(planned, d.Path)
+	}
+	slices.Sort(planned)
+	if len(planned) < 2 {
+		t.Fatalf("the seed story plans %d deletions", len(planned))
+	}
+	target := planned[len(planned)/2]
+	var lost atomic.Bool
+	hooked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete && strings.TrimSuffix(r.URL.Path, "/") == "/artifactory/docker-local/"+target && !lost.Swap(true) {
+			srv.ServeHTTP(httptest.NewRecorder(), r) // Artifactory acts; its answer is lost
+			http.Error(w, "upstream connect error", http.StatusBadGateway)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hooked.Close()
+	hookedEnv := map[string]string{"JF_URL": hooked.URL + "/artifactory/", "JF_ACCESS_TOKEN": testToken}
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, hookedEnv, "prune", "--repo", "docker-local", "--delete", "--report", report)
+	if res.code != ExitOK || !lost.Load() {
+		t.Fatalf("prune --delete: exit %d, answer lost %v\n%s\n%s", res.code, lost.Load(), res.stdout, res.stderr)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got prune.Report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var deleted []string
+	for _, d := range got.Repositories[0].Deletions {
+		if d.Outcome == string(prune.OutcomeDeleted) {
+			deleted = append(deleted, d.Path)
+		}
+		if d.Path == target && !strings.Contains(d.Error, "answer was lost") {
+			t.Errorf("%s: the deletion's note %q does not say how it was deleted", d.Path, d.Error)
+		}
+	}
+	slices.Sort(deleted)
+	if !slices.Equal(deleted, planned) {
+		t.Errorf("deleted %q, want %q", deleted, planned)
+	}
+	if it, ok := srv.Store().Get(artifactorytest.TrashRepo, "docker-local/"+target); !ok || it.Props["artprune.trashed"] == nil {
+		t.Errorf("the Trash Can's copy of %s is not marked as artprune's (in the Trash Can: %v)", target, ok)
+	}
+	if r := runCLI(t, hookedEnv, "restore", report); r.code != ExitOK || !strings.Contains(r.stdout, "restored       docker-local/"+target) {
+		t.Fatalf("restore: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("after the restore the repository differs from before the run:\n got %q\nwant %q", after, before)
+	}
+}
+
+// TestRestoreChecksTheReportsServer is finding 6 of review 11: the report names the Artifactory the run used, and
+// restore refuses it through another (see TestRestoreRefusesBadInput); a report without the URL (an older
+// artprune's) restores only with --report-without-url, and then restores everything.
+func TestRestoreChecksTheReportsServer(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	before := repoState(t, srv, "docker-local")
+	report, deleted := pruneWithReport(t, srv)
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := rep["url"].(string)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/artifactory/") {
+		t.Fatalf("the report's url is %q", rep["url"])
+	}
+	delete(rep, "url")
+	old, _ := json.Marshal(rep)
+	oldReport := filepath.Join(t.TempDir(), "old.json")
+	if err := os.WriteFile(oldReport, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := runCLI(t, env(srv), "restore", oldReport); res.code != ExitUsage || !strings.Contains(res.stderr, "names no Artifactory URL") {
+		t.Fatalf("restore of a report without url: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if got := digestFolders(t, srv, "docker-local"); slices.ContainsFunc(deleted, func(p string) bool { return slices.Contains(got, p) }) {
+		t.Fatal("a refused report restored something")
+	}
+	res := runCLI(t, env(srv), "restore", oldReport, "--report-without-url")
+	if res.code != ExitOK || !strings.Contains(res.stderr, "names no Artifactory URL") {
+		t.Fatalf("restore --report-without-url: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if after := repoState(t, srv, "docker-local"); !slices.Equal(after, before) {
+		t.Errorf("after the restore the repository differs from before the run:\n got %q\nwant %q", after, before)
 	}
 }

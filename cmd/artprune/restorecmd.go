@@ -16,7 +16,8 @@ import (
 // restoreOptions are the flags of "artprune restore".
 type restoreOptions struct {
 	runFlags
-	dryRun bool
+	dryRun           bool
+	reportWithoutURL bool
 }
 
 func newRestoreCmd(getenv func(string) string) *cobra.Command {
@@ -31,7 +32,11 @@ does), and Artifactory Pro or above.
 
 A folder whose path exists again (pushed since the run) is never overwritten: it is reported. A folder the Trash
 Can no longer holds (its retention expired, it was emptied, or the Trash Can was disabled) is reported. The exit
-code is 0 only when every folder came back; --dry-run says what would happen and restores nothing.`,
+code is 0 only when every folder came back; --dry-run says what would happen and restores nothing.
+
+The report names the Artifactory the run used ("url"); restore refuses a report of another Artifactory (its
+Trash Can may hold other folders at the same paths), and one that names none (written by an older artprune)
+unless --report-without-url says you checked which server it is of.`,
 		Example: `  artprune restore report.json --dry-run
   artprune restore report.json --report restored.json`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -52,6 +57,8 @@ code is 0 only when every folder came back; --dry-run says what would happen and
 	f.StringVarP(&o.output, "output", "o", "text", "output format on stdout: text or json")
 	f.StringVar(&o.reportFile, "report", "", "also write the JSON restore report to this file")
 	f.BoolVar(&o.dryRun, "dry-run", false, "say what would be restored, and why anything would not, without restoring")
+	f.BoolVar(&o.reportWithoutURL, "report-without-url", false, "restore a report that names no Artifactory URL (written by an older artprune) "+
+		"through this connection's Artifactory: check first that the run was against it. A report naming another URL is always refused")
 	o.registerLog(f)
 	return cmd
 }
@@ -62,7 +69,7 @@ func (o *restoreOptions) run(cmd *cobra.Command, getenv func(string) string, pat
 	if err != nil {
 		return usageError{err}
 	}
-	items, err := prune.DeletedFolders(f)
+	deleted, err := prune.ReadDeletedReport(f)
 	f.Close()
 	if err != nil {
 		return usageErrorf("%s: %v", path, err)
@@ -71,7 +78,11 @@ func (o *restoreOptions) run(cmd *cobra.Command, getenv func(string) string, pat
 	if err != nil {
 		return err
 	}
-	rep := run.Restore(ctx, s.client, items, run.RestoreOptions{DryRun: o.dryRun, Concurrency: o.concurrency, Report: path, Logger: s.log})
+	rep, err := run.Restore(ctx, s.client, deleted, run.RestoreOptions{DryRun: o.dryRun, Concurrency: o.concurrency, Report: path,
+		ReportWithoutURL: o.reportWithoutURL, Logger: s.log})
+	if err != nil {
+		return usageErrorf("%s: %v", path, err)
+	}
 	if o.reportFile != "" {
 		if err := writeFileAtomically(o.reportFile, func(w io.Writer) error { return writeRestoreJSON(w, rep) }); err != nil {
 			return fmt.Errorf("write the restore report: %w", err)
