@@ -11,17 +11,28 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// TrashedFolder is a digest folder artprune deleted that sits in the Trash Can, marked as artprune's.
+// TrashedFolder is a digest folder in the Trash Can that carries artprune's mark.
 type TrashedFolder struct {
 	// Path is the folder's path in its repository, "<image>/sha256:<hex>".
 	Path string
 	// TrashedAt is when Artifactory moved it to the Trash Can (trash.time); zero when unknown.
 	TrashedAt time.Time
+	// MarkedAt is the trash.time that the mark records: the deletion artprune marked. Zero when the mark records
+	// none (an older artprune's). Artifactory carries an item's properties through a restore and into the Trash Can
+	// on the next delete, so a mark can sit on someone else's deletion: the copy is artprune's only when MarkedAt is
+	// set and equals TrashedAt.
+	MarkedAt time.Time
+}
+
+// ours reports whether the mark binds the folder's current copy to the deletion artprune marked.
+func (tf TrashedFolder) ours() bool {
+	return !tf.MarkedAt.IsZero() && !tf.TrashedAt.IsZero() && tf.MarkedAt.Equal(tf.TrashedAt)
 }
 
 // TrashPurger is the port to the Trash Can that [PurgeTrash] needs.
 type TrashPurger interface {
-	// TrashedFolders calls fn for every folder of repo that artprune deleted and marked in the Trash Can.
+	// TrashedFolders calls fn for every folder of repo in the Trash Can that carries artprune's mark, bound to its
+	// deletion or not (see [TrashedFolder.MarkedAt]).
 	TrashedFolders(ctx context.Context, repo string, fn func(TrashedFolder) error) error
 	// TrashedFiles calls fn for every file of the Trash Can's copies of repo's folders.
 	TrashedFiles(ctx context.Context, repo string, folders []string, fn func(File) error) error
@@ -58,6 +69,9 @@ type PurgeResult struct {
 	// KeptYoung counts the marked folders trashed less than After ago; KeptReferenced those a live manifest of the
 	// repository references again, or whose image could not be judged, or that exist again.
 	KeptYoung, KeptReferenced int
+	// KeptNotOurs counts the folders whose mark is not bound to their current copy (TrashedFolder.MarkedAt): a
+	// deletion someone else made of a folder that carried the mark, or a mark of an older artprune. Never purged.
+	KeptNotOurs int
 	// FreedBytes is the size of the binaries the purged folders alone held: no other path, in any repository or
 	// elsewhere in the Trash Can, holds them. Garbage collection frees them. In a dry run, what purging would free.
 	FreedBytes int64
@@ -65,8 +79,8 @@ type PurgeResult struct {
 	Err error
 }
 
-// PurgeTrash permanently deletes from the Trash Can the folders of plan's repository that artprune moved there at
-// least after ago (on the server's clock now) and that are still unreferenced: the current plan of the repository,
+// PurgeTrash permanently deletes from the Trash Can the folders of plan's repository that artprune moved there (their
+// mark records their current trash.time: [TrashedFolder.MarkedAt]) at least after ago (on the server's clock now) and that are still unreferenced: the current plan of the repository,
 // which must have succeeded, neither has them again nor lists their digest as a missing reference of their image
 // (a live manifest would then point at them), and their image was judged (not skipped, not left out by the
 // caller's image filters: plan.ExcludedImages). Nothing else in the Trash Can is touched:
@@ -96,7 +110,10 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 			return nil // not a digest folder: not artprune's to purge
 		}
 		switch {
-		case tf.TrashedAt.IsZero() || now.Sub(tf.TrashedAt) < after:
+		case !tf.ours():
+			res.KeptNotOurs++
+			return nil
+		case now.Sub(tf.TrashedAt) < after:
 			res.KeptYoung++
 			return nil
 		case exists[tf.Path] || referenced(images, tf.Path) || excluded[imageOf(tf.Path)]:

@@ -73,6 +73,11 @@ func (f *fakePurger) DeleteFromTrash(_ context.Context, _, path string) error {
 	return nil
 }
 
+// marked is a folder in the Trash Can whose mark is bound to its copy, trashed at at.
+func marked(path string, at time.Time) TrashedFolder {
+	return TrashedFolder{Path: path, TrashedAt: at, MarkedAt: at}
+}
+
 func TestPurgeTrash(t *testing.T) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	old, young := now.Add(-10*24*time.Hour), now.Add(-2*24*time.Hour)
@@ -96,10 +101,12 @@ func TestPurgeTrash(t *testing.T) {
 		{Name: "bad", Err: errors.New("unreadable index")},
 	}, ExcludedImages: []string{"other"}}
 	fp := &fakePurger{
-		folders: []TrashedFolder{{Path: purgeA, TrashedAt: old}, {Path: purgeB, TrashedAt: old}, {Path: youngC, TrashedAt: young},
-			{Path: refD, TrashedAt: old}, {Path: againE, TrashedAt: old}, {Path: skippedF, TrashedAt: old},
-			{Path: excludedG, TrashedAt: old}, {Path: failH, TrashedAt: old}, {Path: "app/latest", TrashedAt: old},
-			{Path: fo("app", "9"), TrashedAt: time.Time{}}},
+		folders: []TrashedFolder{marked(purgeA, old), marked(purgeB, old), marked(youngC, young),
+			marked(refD, old), marked(againE, old), marked(skippedF, old),
+			marked(excludedG, old), marked(failH, old), marked("app/latest", old),
+			// Not artprune's: no trash.time; a mark carried onto a later deletion; an older artprune's mark.
+			{Path: fo("app", "9")}, {Path: fo("app", "8"), TrashedAt: old, MarkedAt: old.Add(-24 * time.Hour)},
+			{Path: fo("app", "7"), TrashedAt: old}},
 		files: map[string][]File{
 			purgeA: {trashFile(purgeA, "manifest.json", h("m"), 10), trashFile(purgeA, "sha256__x", h("x"), 1000), trashFile(purgeA, "sha256__s", h("s"), 500)},
 			purgeB: {trashFile(purgeB, "manifest.json", h("n"), 20), trashFile(purgeB, "sha256__x", h("x"), 1000), trashFile(purgeB, "sha256__t", h("t"), 300)},
@@ -128,8 +135,8 @@ func TestPurgeTrash(t *testing.T) {
 		if res.FreedBytes != 1030 {
 			t.Errorf("freed %d, want 1030", res.FreedBytes)
 		}
-		if res.KeptYoung != 2 || res.KeptReferenced != 4 || !res.Failed() {
-			t.Errorf("kept young %d, referenced %d, failed %v", res.KeptYoung, res.KeptReferenced, res.Failed())
+		if res.KeptYoung != 1 || res.KeptReferenced != 4 || res.KeptNotOurs != 3 || !res.Failed() {
+			t.Errorf("kept young %d, referenced %d, not ours %d, failed %v", res.KeptYoung, res.KeptReferenced, res.KeptNotOurs, res.Failed())
 		}
 	})
 	t.Run("dry run", func(t *testing.T) {

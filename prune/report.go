@@ -197,6 +197,9 @@ type PurgeReport struct {
 	Folders        []PurgedReport `json:"folders"`
 	KeptYoung      int            `json:"kept_young"`
 	KeptReferenced int            `json:"kept_referenced"`
+	// KeptNotArtprunes counts the marked folders whose mark is not bound to their current copy (someone else's
+	// deletion of a folder that carried the mark, or an older artprune's mark): never purged.
+	KeptNotArtprunes int `json:"kept_not_artprunes"`
 	// FreedBytes is what garbage collection can now free: binaries no other path holds, anywhere.
 	FreedBytes int64  `json:"freed_bytes"`
 	Error      string `json:"error,omitempty"`
@@ -229,7 +232,7 @@ func (rr *RepoReport) setPurge(p *PurgeResult) {
 		return
 	}
 	pr := &PurgeReport{AfterSeconds: int64(p.After / time.Second), Folders: []PurgedReport{}, KeptYoung: p.KeptYoung,
-		KeptReferenced: p.KeptReferenced, FreedBytes: p.FreedBytes}
+		KeptReferenced: p.KeptReferenced, KeptNotArtprunes: p.KeptNotOurs, FreedBytes: p.FreedBytes}
 	for _, f := range p.Folders {
 		e := PurgedReport{Path: f.Path, Outcome: string(f.Outcome)}
 		if !f.TrashedAt.IsZero() {
@@ -927,6 +930,9 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		}
 		tw.printf("  trash can: %s %d folders artprune deleted over %s ago (frees %s once garbage collection runs); kept %d younger, %d referenced again\n",
 			verb, n, HumanDuration(time.Duration(p.AfterSeconds)*time.Second), HumanBytes(p.FreedBytes), p.KeptYoung, p.KeptReferenced)
+		if p.KeptNotArtprunes > 0 {
+			tw.printf("  trash can: left %d marked folders whose mark is not bound to their deletion (deleted again by someone else, or marked by an older artprune): never purged\n", p.KeptNotArtprunes)
+		}
 		if p.Error != "" {
 			tw.printf("  PURGE FAILED: %s\n", indent(p.Error))
 		}
