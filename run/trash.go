@@ -110,6 +110,10 @@ func (s *runner) purgeTrash(ctx context.Context, plan *prune.RepoPlan, dryRun bo
 	if p.Err != nil {
 		s.log.Error("purging the Trash Can failed", "repo", plan.Repo, "error", p.Err)
 	}
+	for _, sk := range p.Skipped {
+		s.log.Error("a copy in the Trash Can could not be followed: nothing of its image is purged", "repo", plan.Repo,
+			"image", sk.Image, "folders", sk.Folders, "error", sk.Err)
+	}
 	s.log.Info("trash can purge", "repo", plan.Repo, "folders", len(p.Folders), "freed_bytes", p.FreedBytes, "dry_run", dryRun)
 	return p
 }
