@@ -98,7 +98,8 @@ type PurgeSkipped struct {
 // PurgeTrash permanently deletes from the Trash Can the folders of plan's repository that artprune moved there (their
 // mark records their current trash.time: [TrashedFolder.MarkedAt]) at least after ago (on the server's clock now)
 // and that nothing live reaches. The current plan of the repository must have succeeded; a folder that exists again,
-// or whose image was not judged (skipped, or left out by the caller's image filters: plan.ExcludedImages), is kept.
+// or whose image was not judged (skipped, or left out by the caller's image filters: judges, plan.ExcludedImages),
+// is kept.
 // What is live is the plan's (every folder and manifest file of the image, and the references of its documents that
 // resolve to no folder, MissingRefs); through the Trash Can's copies of the image's marked folders, read with
 // ReadTrashed, PurgeTrash then keeps, to a fixpoint, what the planner would: a marked folder a live document
@@ -106,7 +107,12 @@ type PurgeSkipped struct {
 // every trashed referrer whose subject is live or kept. Only the rest is purged. When a copy of an image cannot be
 // read or parsed, nothing in that image is purged (Skipped says why). Nothing else in the Trash Can is touched: only
 // folders that TrashedFolders names, each checked with [ValidateFolderPath]. With dryRun nothing is deleted.
-func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Time, after time.Duration, dryRun bool) *PurgeResult {
+//
+// judges is the caller's image filter (artprune's --include-image and --exclude-image): a folder whose image it
+// does not judge is kept, even when the image has no file left and so appears neither in plan.Images nor in
+// plan.ExcludedImages. nil judges every image.
+func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, judges func(image string) bool, now time.Time, after time.Duration,
+	dryRun bool) *PurgeResult {
 	res := &PurgeResult{Repo: plan.Repo, After: after}
 	if plan.Err != nil {
 		res.Err = fmt.Errorf("not purging the Trash Can of %s: the repository could not be judged: %w", plan.Repo, plan.Err)
@@ -134,7 +140,7 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 		switch img := images[image]; {
 		case !tf.ours():
 			res.KeptNotOurs++
-		case exists[tf.Path] || excluded[image] || (img != nil && img.Err != nil):
+		case exists[tf.Path] || excluded[image] || (judges != nil && !judges(image)) || (img != nil && img.Err != nil):
 			res.KeptReferenced++
 		case now.Sub(tf.TrashedAt) < after:
 			res.KeptYoung++

@@ -190,7 +190,7 @@ func TestPurgeTrash(t *testing.T) {
 		return n
 	}
 	t.Run("purge", func(t *testing.T) {
-		res := prune.PurgeTrash(context.Background(), fp, plan, now, 7*24*time.Hour, false)
+		res := prune.PurgeTrash(context.Background(), fp, plan, nil, now, 7*24*time.Hour, false)
 		want := []string{purgeA + ":purged", failH + ":failed", purgeB + ":purged"}
 		slices.Sort(want)
 		if got := purgedPaths(res); !slices.Equal(got, want) {
@@ -210,21 +210,21 @@ func TestPurgeTrash(t *testing.T) {
 	})
 	t.Run("dry run", func(t *testing.T) {
 		fp.purged = nil
-		res := prune.PurgeTrash(context.Background(), fp, plan, now, 7*24*time.Hour, true)
+		res := prune.PurgeTrash(context.Background(), fp, plan, nil, now, 7*24*time.Hour, true)
 		if want := size(mA, mB, mH) + 1000 + 7000 + 300; len(fp.purged) != 0 || len(res.Folders) != 3 || res.FreedBytes != want || res.Failed() {
 			t.Errorf("dry run: purged %q, %d folders, freed %d, want %d", fp.purged, len(res.Folders), res.FreedBytes, want)
 		}
 	})
 	t.Run("failed plan", func(t *testing.T) {
 		fp.purged = nil
-		res := prune.PurgeTrash(context.Background(), fp, &prune.RepoPlan{Repo: "r", Err: errors.New("AQL failed")}, now, time.Hour, false)
+		res := prune.PurgeTrash(context.Background(), fp, &prune.RepoPlan{Repo: "r", Err: errors.New("AQL failed")}, nil, now, time.Hour, false)
 		if len(fp.purged) != 0 || res.Err == nil {
 			t.Errorf("a failed plan purged %q (err %v)", fp.purged, res.Err)
 		}
 	})
 	t.Run("listing fails", func(t *testing.T) {
 		fp := &fakePurger{listErr: errors.New("AQL 500")}
-		if res := prune.PurgeTrash(context.Background(), fp, plan, now, time.Hour, false); res.Err == nil || len(fp.purged) != 0 {
+		if res := prune.PurgeTrash(context.Background(), fp, plan, nil, now, time.Hour, false); res.Err == nil || len(fp.purged) != 0 {
 			t.Errorf("res %+v", res)
 		}
 	})
@@ -288,7 +288,7 @@ func TestPurgeTrashFollowsTheTrashCan(t *testing.T) {
 	fp.files[noDoc] = []prune.File{fp.file(noDoc, "sha256__"+sha("layer"), sha("layer"), 10)}
 	fp.trash("nodoc/sha256:"+sha("other"), ociManifest(t, "nodoc-other"), old)
 
-	res := prune.PurgeTrash(ctx, fp, plan, now, 7*24*time.Hour, false)
+	res := prune.PurgeTrash(ctx, fp, plan, nil, now, 7*24*time.Hour, false)
 	wantPurged := []string{at("app", p1), at("app", p2), empty}
 	slices.Sort(wantPurged)
 	if slices.Sort(fp.purged); !slices.Equal(fp.purged, wantPurged) {
@@ -323,5 +323,29 @@ func TestPurgeTrashFollowsTheTrashCan(t *testing.T) {
 	}
 	for _, sk := range res.Skipped {
 		t.Logf("%s: %v", sk.Image, sk.Err)
+	}
+}
+
+// TestPurgeTrashImageFilter: a folder whose image the run's image filters do not judge is never purged, even when
+// the image has no file left, so that neither the plan's images nor its excluded images name it.
+func TestPurgeTrashImageFilter(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	old := now.Add(-10 * 24 * time.Hour)
+	fp := newFakePurger("r")
+	app, gone, team := ociManifest(t, "app"), ociManifest(t, "gone"), ociManifest(t, "team")
+	fp.trash(at("app", app), app, old)           // judged: purged
+	fp.trash(at("legacy/gone", gone), gone, old) // excluded, no file left: kept
+	fp.trash(at("team/tools", team), team, old)  // not included, no file left: kept
+	judges := func(image string) bool { return image != "legacy/gone" && !strings.HasPrefix(image, "team/") }
+	plan := &prune.RepoPlan{Repo: "r"}
+	res := prune.PurgeTrash(context.Background(), fp, plan, judges, now, 7*24*time.Hour, false)
+	if want := []string{at("app", app)}; !slices.Equal(fp.purged, want) {
+		t.Errorf("purged %q, want %q", fp.purged, want)
+	}
+	if want := []string{at("legacy/gone", gone), at("team/tools", team)}; !slices.Equal(fp.left(), want) {
+		t.Errorf("kept %q, want %q", fp.left(), want)
+	}
+	if res.KeptReferenced != 2 || res.Failed() {
+		t.Errorf("kept referenced %d, failed %v", res.KeptReferenced, res.Failed())
 	}
 }

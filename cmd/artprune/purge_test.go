@@ -282,3 +282,66 @@ func callAPIBody(t *testing.T, srv *artifactorytest.Server, method, path string,
 	status, b := docker(srv, method, path, "", body)
 	return status, string(b), nil
 }
+
+// TestPurgeTrashImageFilters: --exclude-image keeps the purge out of an image even when the image has no file left
+// (so the inventory never saw it, and it is not among the report's excluded images); without the filter, the same
+// folders are purged.
+func TestPurgeTrashImageFilters(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
+		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+	}
+	var want []string
+	for _, d := range readReportFile(t, first).Repositories[0].Deletions {
+		want = append(want, d.Path)
+	}
+	slices.Sort(want)
+	if len(want) == 0 || !strings.HasPrefix(want[0], "my-image/") {
+		t.Fatalf("the seed story deleted %q", want)
+	}
+	// Someone deletes what is left of the image: no file of it is live any more.
+	if _, err := srv.Store().DeleteAs("docker-local", "my-image", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	ageTrash(t, srv, 8*24*time.Hour)
+	// The Trash Can holds artprune's folders, marked, and bob's deletion of the image's live folders, unmarked.
+	before, _ := trashContents(t, srv)
+	for _, p := range want {
+		if !slices.Contains(before, "docker-local/"+p) {
+			t.Fatalf("%s is not in the Trash Can", p)
+		}
+	}
+
+	excluded := filepath.Join(dir, "excluded.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--exclude-image", "my-image",
+		"--purge-trash-after", "7d", "--report", excluded); res.code != ExitOK {
+		t.Fatalf("run excluding my-image: exit %d\n%s", res.code, res.stderr)
+	}
+	tp := readReportFile(t, excluded).Repositories[0].TrashPurge
+	if len(tp.Folders) != 0 || tp.KeptReferenced != len(want) {
+		t.Errorf("excluding my-image: folders %+v, kept referenced %d; want none, %d", tp.Folders, tp.KeptReferenced, len(want))
+	}
+	if got, _ := trashContents(t, srv); !slices.Equal(got, before) {
+		t.Errorf("excluding my-image, the Trash Can holds %q, want %q", got, before)
+	}
+
+	purge := filepath.Join(dir, "purge.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", purge); res.code != ExitOK {
+		t.Fatalf("run without filters: exit %d\n%s", res.code, res.stderr)
+	}
+	var purged []string
+	for _, f := range readReportFile(t, purge).Repositories[0].TrashPurge.Folders {
+		if f.Outcome == "purged" {
+			purged = append(purged, f.Path)
+		}
+	}
+	if !slices.Equal(purged, want) {
+		t.Errorf("without filters purged %q, want %q", purged, want)
+	}
+	left := slices.DeleteFunc(slices.Clone(before), func(p string) bool { return slices.Contains(want, strings.TrimPrefix(p, "docker-local/")) })
+	if got, _ := trashContents(t, srv); !slices.Equal(got, left) {
+		t.Errorf("without filters, the Trash Can holds %q, want %q (bob's deletion)", got, left)
+	}
+}
