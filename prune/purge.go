@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -186,10 +187,16 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, judges func(
 		res.Err = fmt.Errorf("list the files of artprune's folders in the Trash Can for %s: %w", plan.Repo, err)
 		return res
 	}
+	var all []*trashNode
+	for _, image := range slices.Sorted(maps.Keys(byImage)) {
+		slices.SortFunc(byImage[image], func(a, b *trashNode) int { return strings.Compare(a.tf.Path, b.tf.Path) })
+		all = append(all, byImage[image]...)
+	}
+	readNodes(ctx, p, plan.Repo, all, filesOf)
 	var candidates []PurgedFolder
 	for _, image := range slices.Sorted(maps.Keys(byImage)) {
 		nodes := byImage[image]
-		purge, kept, err := reachTrashed(ctx, p, plan.Repo, images[image], nodes, filesOf)
+		purge, kept, err := reachTrashed(images[image], nodes)
 		if err != nil {
 			n := 0
 			for _, nd := range nodes {
@@ -303,50 +310,77 @@ type trashNode struct {
 	digests   []string // the folder's digest and its manifest files' sha256, hex
 	refs      []string // index entries of its documents, hex
 	subjects  []string // subjects of its documents, hex
+	err       error    // why its copy could not be followed
 	kept      bool
 }
 
-// reachTrashed reads the copies of one image's marked folders and returns those of the candidates that nothing live
+// purgeReaders is how many Trash Can documents [PurgeTrash] reads at a time (the client's own cap on requests in
+// flight still applies).
+const purgeReaders = 8
+
+// readNodes reads the documents of the nodes' copies, purgeReaders at a time; each node's err says why its copy
+// could not be followed.
+func readNodes(ctx context.Context, p TrashPurger, repo string, nodes []*trashNode, filesOf map[string][]File) {
+	sem := make(chan struct{}, purgeReaders)
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			n.err = readNode(ctx, p, repo, n, filesOf[n.tf.Path])
+		}()
+	}
+	wg.Wait()
+}
+
+// readNode reads the manifest files of one copy and notes its digests and references.
+func readNode(ctx context.Context, p TrashPurger, repo string, n *trashNode, files []File) error {
+	_, leaf, _ := cutLast(n.tf.Path)
+	n.digests = append(n.digests, strings.TrimPrefix(leaf, "sha256:"))
+	docs := 0
+	for _, f := range files {
+		if f.Name != ManifestName && f.Name != ListManifestName {
+			continue
+		}
+		docs++
+		key := n.tf.Path + "/" + f.Name
+		b, err := p.ReadTrashed(ctx, repo, key, DefaultMaxDocumentBytes)
+		if err != nil {
+			return fmt.Errorf("read the Trash Can's copy of %s: %w", key, err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f.SHA256 {
+			return fmt.Errorf("read the Trash Can's copy of %s: its content does not match its sha256 %s", key, f.SHA256)
+		}
+		doc, err := parseDocument(b)
+		if err != nil {
+			return fmt.Errorf("parse the Trash Can's copy of %s: %w", key, err)
+		}
+		n.digests = append(n.digests, f.SHA256)
+		for _, c := range doc.children {
+			n.refs = append(n.refs, c.Encoded())
+		}
+		if doc.subject != "" {
+			n.subjects = append(n.subjects, doc.subject.Encoded())
+		}
+	}
+	if docs == 0 && len(files) > 0 {
+		return fmt.Errorf("the Trash Can's copy of %s holds no %s or %s: what it references is unknown",
+			n.tf.Path, ManifestName, ListManifestName)
+	}
+	// A copy without files (garbage collection removed them past the retention period) references nothing.
+	return nil
+}
+
+// reachTrashed returns the candidates among one image's marked folders (read by readNodes) that nothing live
 // reaches, and how many candidates it keeps. img is the image's plan, nil when the image has no manifest left. An
-// error (a copy that cannot be listed, read or parsed) means nothing in the image may be purged.
-func reachTrashed(ctx context.Context, p TrashPurger, repo string, img *ImagePlan, nodes []*trashNode,
-	filesOf map[string][]File) ([]PurgedFolder, int, error) {
+// error (a copy that could not be read or parsed) means nothing in the image may be purged.
+func reachTrashed(img *ImagePlan, nodes []*trashNode) ([]PurgedFolder, int, error) {
 	byDigest := map[string][]*trashNode{}
 	for _, n := range nodes {
-		_, leaf, _ := cutLast(n.tf.Path)
-		n.digests = append(n.digests, strings.TrimPrefix(leaf, "sha256:"))
-		files := filesOf[n.tf.Path]
-		docs := 0
-		for _, f := range files {
-			if f.Name != ManifestName && f.Name != ListManifestName {
-				continue
-			}
-			docs++
-			key := n.tf.Path + "/" + f.Name
-			b, err := p.ReadTrashed(ctx, repo, key, DefaultMaxDocumentBytes)
-			if err != nil {
-				return nil, 0, fmt.Errorf("read the Trash Can's copy of %s: %w", key, err)
-			}
-			if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f.SHA256 {
-				return nil, 0, fmt.Errorf("read the Trash Can's copy of %s: its content does not match its sha256 %s", key, f.SHA256)
-			}
-			doc, err := parseDocument(b)
-			if err != nil {
-				return nil, 0, fmt.Errorf("parse the Trash Can's copy of %s: %w", key, err)
-			}
-			n.digests = append(n.digests, f.SHA256)
-			for _, c := range doc.children {
-				n.refs = append(n.refs, c.Encoded())
-			}
-			if doc.subject != "" {
-				n.subjects = append(n.subjects, doc.subject.Encoded())
-			}
+		if n.err != nil {
+			return nil, 0, n.err
 		}
-		if docs == 0 && len(files) > 0 {
-			return nil, 0, fmt.Errorf("the Trash Can's copy of %s holds no %s or %s: what it references is unknown",
-				n.tf.Path, ManifestName, ListManifestName)
-		}
-		// A copy without files (garbage collection removed them past the retention period) references nothing.
 		for _, d := range n.digests {
 			byDigest[d] = append(byDigest[d], n)
 		}

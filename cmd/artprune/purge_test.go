@@ -215,7 +215,8 @@ func ageTrash(t *testing.T, srv *artifactorytest.Server, d time.Duration) {
 
 // TestPurgeNotAnotherUsersDeletion: artprune's mark is bound to the deletion it made. An admin restores a folder
 // artprune deleted outside artprune (Artifactory keeps the mark on it), then bob deletes it: the Trash Can's new copy
-// carries the mark, but not the trash.time the mark records, so it is bob's deletion and is never purged.
+// carries the mark, but not the trash.time the mark records, so it is bob's deletion and is never purged. Nor is a
+// folder carrying an older artprune's mark, which records no trash.time.
 func TestPurgeNotAnotherUsersDeletion(t *testing.T) {
 	srv, _ := newSeedServer(t)
 	dir := t.TempDir()
@@ -243,6 +244,11 @@ func TestPurgeNotAnotherUsersDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	ageTrash(t, srv, 8*24*time.Hour)
+	// An older artprune's mark records no deletion: not purged either.
+	oldMark := deleted[1]
+	if err := srv.Store().SetProps(artifactorytest.TrashRepo, "docker-local/"+oldMark, map[string][]string{artifactory.PropTrashed: {"docker-local"}}, true); err != nil {
+		t.Fatal(err)
+	}
 
 	purge := filepath.Join(dir, "purge.json")
 	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", purge); res.code != ExitOK {
@@ -256,14 +262,14 @@ func TestPurgeNotAnotherUsersDeletion(t *testing.T) {
 		}
 		purged = append(purged, f.Path)
 	}
-	if want := deleted[1:]; !slices.Equal(purged, want) {
-		t.Errorf("purged %q, want %q (never bob's %s)", purged, want, bobs)
+	if want := deleted[2:]; !slices.Equal(purged, want) {
+		t.Errorf("purged %q, want %q (never bob's %s, nor the old mark's %s)", purged, want, bobs, oldMark)
 	}
-	if n := readReportFile(t, purge).Repositories[0].TrashPurge.KeptNotArtprunes; n != 1 {
-		t.Errorf("kept_not_artprunes %d, want 1", n)
+	if n := readReportFile(t, purge).Repositories[0].TrashPurge.KeptNotArtprunes; n != 2 {
+		t.Errorf("kept_not_artprunes %d, want 2", n)
 	}
 	left, _ := trashContents(t, srv)
-	if want := []string{"docker-local/" + bobs}; !slices.Equal(left, want) {
+	if want := []string{"docker-local/" + bobs, "docker-local/" + oldMark}; !slices.Equal(left, want) {
 		t.Errorf("the Trash Can holds %q, want %q", left, want)
 	}
 	if it, ok := srv.Store().Get(artifactorytest.TrashRepo, "docker-local/"+bobs); !ok || !slices.Equal(it.Props[artifactorytest.PropTrashDeletedBy], []string{"bob"}) {
