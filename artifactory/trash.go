@@ -217,15 +217,37 @@ func (c *Client) ReadTrashed(ctx context.Context, repo, path string, limit int64
 	return c.ReadFile(ctx, TrashRepo, repo+"/"+path, limit)
 }
 
-// PropTrashed marks a folder artprune deleted, on its copy in the Trash Can; its value is the repository. Only folders
-// carrying it are ever purged (--purge-trash-after).
+// PropTrashed marks a folder artprune deleted, on its copy in the Trash Can. Its value is "<repo>@<trash.time>": the
+// repository and the trash.time (epoch milliseconds) of the copy artprune marked, which binds the mark to that one
+// deletion. Artifactory keeps an item's properties through a restore and copies them into the Trash Can on every
+// later delete, so a mark can be carried onto someone else's deletion (an admin restores the folder outside artprune,
+// someone deletes it again); that copy has another trash.time, so its mark does not match and it is not artprune's.
+// Only folders whose mark matches their trash.time are ever purged (--purge-trash-after); a mark of an older artprune
+// ("<repo>" alone) records no deletion and is never purged either.
 const PropTrashed = "artprune.trashed"
 
+// markValue is PropTrashed's value for the copy of a folder of repo trashed at trashTime (epoch milliseconds).
+func markValue(repo, trashTime string) string { return repo + "@" + trashTime }
+
 // MarkTrashed sets PropTrashed on the Trash Can's copy of repo/folder (PUT api/storage/auto-trashcan/...?properties,
-// on the folder only). It needs an admin, like everything in the Trash Can.
+// on the folder only), bound to the copy's trash.time, which it reads first (GET ...?properties). A copy without a
+// trash.time is not marked (an error): an unmarked folder is never purged. It needs an admin, like everything in the
+// Trash Can.
 func (c *Client) MarkTrashed(ctx context.Context, repo, folder string) error {
-	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, repo+"/"+folder), c.base) +
-		"?properties=" + url.QueryEscape(PropTrashed+"="+repo) + "&recursive=0"
+	trashPath := repo + "/" + folder
+	props, err := c.trashProps(ctx, trashPath)
+	if err != nil {
+		return fmt.Errorf("mark %s/%s in the Trash Can: %w", repo, folder, err)
+	}
+	at := props[PropTrashTime]
+	if len(at) != 1 {
+		return fmt.Errorf("mark %s/%s in the Trash Can: its copy has %d values of %s, want one: not marked", repo, folder, len(at), PropTrashTime)
+	}
+	if _, err := strconv.ParseInt(at[0], 10, 64); err != nil {
+		return fmt.Errorf("mark %s/%s in the Trash Can: its %s %q is not a number: not marked", repo, folder, PropTrashTime, at[0])
+	}
+	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, trashPath), c.base) +
+		"?properties=" + url.QueryEscape(PropTrashed+"="+markValue(repo, at[0])) + "&recursive=0"
 	resp, err := c.send(ctx, http.MethodPut, u, nil)
 	if err != nil {
 		return fmt.Errorf("mark %s/%s in the Trash Can: %w", repo, folder, err)
@@ -241,10 +263,12 @@ func (c *Client) MarkTrashed(ctx context.Context, repo, folder string) error {
 
 var _ prune.TrashPurger = (*Client)(nil)
 
-// TrashedFolders implements prune.TrashPurger: the Trash Can's folders of repo that carry PropTrashed, each with its
-// trash.time (read with the storage API).
+// TrashedFolders implements prune.TrashPurger: the Trash Can's folders of repo that carry PropTrashed for repo (bound
+// to a deletion or, from an older artprune, not), each with its trash.time and the trash.time its mark records (read
+// with the storage API).
 func (c *Client) TrashedFolders(ctx context.Context, repo string, fn func(prune.TrashedFolder) error) error {
-	q := Query{Criteria: fmt.Sprintf(`{"repo":%s,"type":"folder","@%s":%s}`, jsonString(TrashRepo), PropTrashed, jsonString(repo))}
+	q := Query{Criteria: fmt.Sprintf(`{"repo":%s,"type":"folder","$or":[{"@%s":%s},{"@%s":{"$match":%s}}]}`,
+		jsonString(TrashRepo), PropTrashed, jsonString(repo), PropTrashed, jsonString(repo+"@*"))}
 	var rows []Row
 	if err := c.Search(ctx, q, func(r Row) error { rows = append(rows, r); return nil }); err != nil {
 		return err
@@ -255,46 +279,61 @@ func (c *Client) TrashedFolders(ctx context.Context, repo string, fn func(prune.
 		if !ok {
 			continue
 		}
-		at, err := c.trashTime(ctx, trashPath)
+		props, err := c.trashProps(ctx, trashPath)
 		if err != nil {
 			return err
 		}
-		if err := fn(prune.TrashedFolder{Path: folder, TrashedAt: at}); err != nil {
+		tf := prune.TrashedFolder{Path: folder}
+		raw := ""
+		if v := props[PropTrashTime]; len(v) == 1 {
+			if ms, err := strconv.ParseInt(v[0], 10, 64); err == nil {
+				tf.TrashedAt, raw = time.UnixMilli(ms).UTC(), v[0]
+			}
+		}
+		for _, v := range props[PropTrashed] {
+			rest, ok := strings.CutPrefix(v, repo+"@")
+			if !ok {
+				continue // an older artprune's mark, or another repository's: it records no deletion
+			}
+			ms, err := strconv.ParseInt(rest, 10, 64)
+			if err != nil {
+				continue
+			}
+			if tf.MarkedAt.IsZero() || (raw != "" && v == markValue(repo, raw)) {
+				tf.MarkedAt = time.UnixMilli(ms).UTC()
+			}
+		}
+		if err := fn(tf); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// trashTime reads trash.time of auto-trashcan/<trashPath>; zero when absent or not a number.
-func (c *Client) trashTime(ctx context.Context, trashPath string) (time.Time, error) {
-	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, trashPath), c.base) + "?properties=" + PropTrashTime
+// trashProps reads the properties of auto-trashcan/<trashPath> that the mark needs (trash.time, PropTrashed); an
+// item without properties, or gone, has none.
+func (c *Client) trashProps(ctx context.Context, trashPath string) (map[string][]string, error) {
+	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, trashPath), c.base) +
+		"?properties=" + url.QueryEscape(PropTrashTime+","+PropTrashed)
 	resp, err := c.send(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read %s of %s/%s: %w", PropTrashTime, TrashRepo, trashPath, err)
+		return nil, fmt.Errorf("read the properties of %s/%s: %w", TrashRepo, trashPath, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return time.Time{}, nil
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return time.Time{}, apiError("read the properties of", TrashRepo+"/"+trashPath, resp)
+		return nil, apiError("read the properties of", TrashRepo+"/"+trashPath, resp)
 	}
 	var body struct {
 		Properties map[string][]string `json:"properties"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
-		return time.Time{}, fmt.Errorf("read %s of %s/%s: %w", PropTrashTime, TrashRepo, trashPath, err)
+		return nil, fmt.Errorf("read the properties of %s/%s: %w", TrashRepo, trashPath, err)
 	}
-	v := body.Properties[PropTrashTime]
-	if len(v) == 0 {
-		return time.Time{}, nil
-	}
-	ms, err := strconv.ParseInt(v[0], 10, 64)
-	if err != nil {
-		return time.Time{}, nil
-	}
-	return time.UnixMilli(ms).UTC(), nil
+	return body.Properties, nil
 }
 
 // TrashedFiles implements prune.TrashPurger: the files of the Trash Can's copies of repo's folders.

@@ -95,6 +95,10 @@ type ImagePlan struct {
 	Changed []string
 
 	deleteTags []string // the named tags (PlanTagDeletion), in order; nil when the image is skipped
+	// otherDigests holds the sha256 of every manifest file of the image that is not its digest folder's own digest
+	// (tag files, a second file in a folder): with the folders' digests, every digest live in the image.
+	// [PurgeTrash] keeps a trashed referrer whose subject is one. Unset when the image is skipped.
+	otherDigests [][32]byte
 }
 
 // RepoPlan is the plan for one repository: every digest folder with its decision.
@@ -385,6 +389,9 @@ func (p *Planner) decide(plan *RepoPlan, inv *inventory, img *imageState) ImageP
 		for i := start; i < runEnd(k); i++ {
 			f := &files[i]
 			ids = append(ids, g.node(f.sha))
+			if f.flags&fileBadSHA == 0 && (!isDigest || f.sha != inv.leafDigest(&files[start])) {
+				ip.otherDigests = append(ip.otherDigests, f.sha)
+			}
 			young = young || plan.ServerTime.Sub(f.newest()) < p.opts.MinAge
 			protected = protected || f.flags&fileProtected != 0
 			pulled = pulled || f.flags&filePulled != 0

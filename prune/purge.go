@@ -2,31 +2,47 @@ package prune
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/opencontainers/go-digest"
 )
 
-// TrashedFolder is a digest folder artprune deleted that sits in the Trash Can, marked as artprune's.
+// TrashedFolder is a digest folder in the Trash Can that carries artprune's mark.
 type TrashedFolder struct {
 	// Path is the folder's path in its repository, "<image>/sha256:<hex>".
 	Path string
 	// TrashedAt is when Artifactory moved it to the Trash Can (trash.time); zero when unknown.
 	TrashedAt time.Time
+	// MarkedAt is the trash.time that the mark records: the deletion artprune marked. Zero when the mark records
+	// none (an older artprune's). Artifactory carries an item's properties through a restore and into the Trash Can
+	// on the next delete, so a mark can sit on someone else's deletion: the copy is artprune's only when MarkedAt is
+	// set and equals TrashedAt.
+	MarkedAt time.Time
+}
+
+// ours reports whether the mark binds the folder's current copy to the deletion artprune marked.
+func (tf TrashedFolder) ours() bool {
+	return !tf.MarkedAt.IsZero() && !tf.TrashedAt.IsZero() && tf.MarkedAt.Equal(tf.TrashedAt)
 }
 
 // TrashPurger is the port to the Trash Can that [PurgeTrash] needs.
 type TrashPurger interface {
-	// TrashedFolders calls fn for every folder of repo that artprune deleted and marked in the Trash Can.
+	// TrashedFolders calls fn for every folder of repo in the Trash Can that carries artprune's mark, bound to its
+	// deletion or not (see [TrashedFolder.MarkedAt]).
 	TrashedFolders(ctx context.Context, repo string, fn func(TrashedFolder) error) error
 	// TrashedFiles calls fn for every file of the Trash Can's copies of repo's folders.
 	TrashedFiles(ctx context.Context, repo string, folders []string, fn func(File) error) error
 	// ChecksumHoldersAnywhere calls fn for every file holding one of sums, in any repository or in the Trash Can.
 	ChecksumHoldersAnywhere(ctx context.Context, sums []string, fn func(File) error) error
+	// ReadTrashed returns the content of the Trash Can's copy of repo/path; an error wrapping ErrTooLarge if it
+	// exceeds limit bytes.
+	ReadTrashed(ctx context.Context, repo, path string, limit int64) ([]byte, error)
 	// DeleteFromTrash permanently deletes the Trash Can's copy of repo/path.
 	DeleteFromTrash(ctx context.Context, repo, path string) error
 }
@@ -55,23 +71,49 @@ type PurgeResult struct {
 	After time.Duration
 	// Folders lists the folders old enough and unreferenced, sorted by path, with their outcomes.
 	Folders []PurgedFolder
-	// KeptYoung counts the marked folders trashed less than After ago; KeptReferenced those a live manifest of the
-	// repository references again, or whose image could not be judged, or that exist again.
+	// KeptYoung counts the marked folders trashed less than After ago; KeptReferenced those old enough that something
+	// live reaches (a live document of the image references them, or a kept or young folder of the Trash Can does, or
+	// their subject is live or kept), or whose image could not be judged, or that exist again.
 	KeptYoung, KeptReferenced int
+	// KeptNotOurs counts the folders whose mark is not bound to their current copy (TrashedFolder.MarkedAt): a
+	// deletion someone else made of a folder that carried the mark, or a mark of an older artprune. Never purged.
+	KeptNotOurs int
 	// FreedBytes is the size of the binaries the purged folders alone held: no other path, in any repository or
 	// elsewhere in the Trash Can, holds them. Garbage collection frees them. In a dry run, what purging would free.
 	FreedBytes int64
+	// Skipped lists the images in which nothing was purged because a Trash Can copy of theirs could not be read or
+	// parsed: what it references is unknown. A failure.
+	Skipped []PurgeSkipped
 	// Err says why the purge was not done, or not completely (then FreedBytes counts what is known).
 	Err error
 }
 
-// PurgeTrash permanently deletes from the Trash Can the folders of plan's repository that artprune moved there at
-// least after ago (on the server's clock now) and that are still unreferenced: the current plan of the repository,
-// which must have succeeded, neither has them again nor lists their digest as a missing reference of their image
-// (a live manifest would then point at them), and their image was judged (not skipped, not left out by the
-// caller's image filters: plan.ExcludedImages). Nothing else in the Trash Can is touched:
-// only folders that TrashedFolders names, each checked with [ValidateFolderPath]. With dryRun nothing is deleted.
-func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Time, after time.Duration, dryRun bool) *PurgeResult {
+// PurgeSkipped is an image whose folders [PurgeTrash] left in the Trash Can, failing closed.
+type PurgeSkipped struct {
+	Image string
+	// Folders counts the folders old enough that were not purged.
+	Folders int
+	Err     error
+}
+
+// PurgeTrash permanently deletes from the Trash Can the folders of plan's repository that artprune moved there (their
+// mark records their current trash.time: [TrashedFolder.MarkedAt]) at least after ago (on the server's clock now)
+// and that nothing live reaches. The current plan of the repository must have succeeded; a folder that exists again,
+// or whose image was not judged (skipped, or left out by the caller's image filters: judges, plan.ExcludedImages),
+// is kept.
+// What is live is the plan's (every folder and manifest file of the image, and the references of its documents that
+// resolve to no folder, MissingRefs); through the Trash Can's copies of the image's marked folders, read with
+// ReadTrashed, PurgeTrash then keeps, to a fixpoint, what the planner would: a marked folder a live document
+// references, or too young to purge, and everything a kept one references through index entries and subjects, and
+// every trashed referrer whose subject is live or kept. Only the rest is purged. When a copy of an image cannot be
+// read or parsed, nothing in that image is purged (Skipped says why). Nothing else in the Trash Can is touched: only
+// folders that TrashedFolders names, each checked with [ValidateFolderPath]. With dryRun nothing is deleted.
+//
+// judges is the caller's image filter (artprune's --include-image and --exclude-image): a folder whose image it
+// does not judge is kept, even when the image has no file left and so appears neither in plan.Images nor in
+// plan.ExcludedImages. nil judges every image.
+func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, judges func(image string) bool, now time.Time, after time.Duration,
+	dryRun bool) *PurgeResult {
 	res := &PurgeResult{Repo: plan.Repo, After: after}
 	if plan.Err != nil {
 		res.Err = fmt.Errorf("not purging the Trash Can of %s: the repository could not be judged: %w", plan.Repo, plan.Err)
@@ -90,20 +132,23 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 			exists[fo.Path] = true
 		}
 	}
-	var candidates []PurgedFolder
+	byImage := map[string][]*trashNode{} // the image's marked folders that are artprune's, young or not
 	err := p.TrashedFolders(ctx, plan.Repo, func(tf TrashedFolder) error {
 		if err := ValidateFolderPath(plan.Repo, tf.Path); err != nil {
 			return nil // not a digest folder: not artprune's to purge
 		}
-		switch {
-		case tf.TrashedAt.IsZero() || now.Sub(tf.TrashedAt) < after:
-			res.KeptYoung++
-			return nil
-		case exists[tf.Path] || referenced(images, tf.Path) || excluded[imageOf(tf.Path)]:
+		image := imageOf(tf.Path)
+		switch img := images[image]; {
+		case !tf.ours():
+			res.KeptNotOurs++
+		case exists[tf.Path] || excluded[image] || (judges != nil && !judges(image)) || (img != nil && img.Err != nil):
 			res.KeptReferenced++
-			return nil
+		case now.Sub(tf.TrashedAt) < after:
+			res.KeptYoung++
+			byImage[image] = append(byImage[image], &trashNode{tf: tf})
+		default:
+			byImage[image] = append(byImage[image], &trashNode{tf: tf, candidate: true})
 		}
-		candidates = append(candidates, PurgedFolder{Path: tf.Path, TrashedAt: tf.TrashedAt})
 		return nil
 	})
 	if err == nil {
@@ -113,9 +158,66 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 		res.Err = fmt.Errorf("list artprune's folders in the Trash Can for %s: %w", plan.Repo, err)
 		return res
 	}
+	// Only images with a folder to purge need their copies read.
+	var nodePaths []string
+	for image, nodes := range byImage {
+		if !slices.ContainsFunc(nodes, func(n *trashNode) bool { return n.candidate }) {
+			delete(byImage, image)
+			continue
+		}
+		for _, n := range nodes {
+			nodePaths = append(nodePaths, n.tf.Path)
+		}
+	}
+	if len(nodePaths) == 0 {
+		res.Folders = []PurgedFolder{}
+		return res
+	}
+	slices.Sort(nodePaths)
+	filesOf := map[string][]File{} // folder -> the files of its copy
+	err = p.TrashedFiles(ctx, plan.Repo, nodePaths, func(f File) error {
+		fo := folderOfTrashFile(plan.Repo, f.Path)
+		filesOf[fo] = append(filesOf[fo], f)
+		return nil
+	})
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		res.Err = fmt.Errorf("list the files of artprune's folders in the Trash Can for %s: %w", plan.Repo, err)
+		return res
+	}
+	var all []*trashNode
+	for _, image := range slices.Sorted(maps.Keys(byImage)) {
+		slices.SortFunc(byImage[image], func(a, b *trashNode) int { return strings.Compare(a.tf.Path, b.tf.Path) })
+		all = append(all, byImage[image]...)
+	}
+	readNodes(ctx, p, plan.Repo, all, filesOf)
+	var candidates []PurgedFolder
+	for _, image := range slices.Sorted(maps.Keys(byImage)) {
+		nodes := byImage[image]
+		purge, kept, err := reachTrashed(images[image], nodes)
+		if err != nil {
+			n := 0
+			for _, nd := range nodes {
+				if nd.candidate {
+					n++
+				}
+			}
+			res.Skipped = append(res.Skipped, PurgeSkipped{Image: image, Folders: n, Err: err})
+			continue
+		}
+		res.KeptReferenced += kept
+		candidates = append(candidates, purge...)
+	}
+	if err := ctx.Err(); err != nil {
+		res.Err = fmt.Errorf("purge the Trash Can of %s: %w", plan.Repo, err)
+		return res
+	}
 	slices.SortFunc(candidates, func(a, b PurgedFolder) int { return strings.Compare(a.Path, b.Path) })
 	res.Folders = candidates
 	if len(candidates) == 0 {
+		res.Folders = []PurgedFolder{}
 		return res
 	}
 
@@ -130,30 +232,29 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 	}
 	blobs := map[string]*blob{}
 	ours := map[string]bool{} // trash file keys of the candidates' files
-	err = p.TrashedFiles(ctx, plan.Repo, paths, func(f File) error {
-		b := blobs[f.SHA256]
-		if b == nil {
-			b = &blob{size: f.Size, folders: map[string]bool{}}
-			blobs[f.SHA256] = b
+	for _, path := range paths {
+		for _, f := range filesOf[path] {
+			b := blobs[f.SHA256]
+			if b == nil {
+				b = &blob{size: f.Size, folders: map[string]bool{}}
+				blobs[f.SHA256] = b
+			}
+			b.folders[path] = true
+			ours[f.Repo+"/"+f.Path+"/"+f.Name] = true
 		}
-		b.folders[folderOfTrashFile(plan.Repo, f.Path)] = true
-		ours[f.Repo+"/"+f.Path+"/"+f.Name] = true
-		return nil
-	})
+	}
 	var sums []string
 	for s := range blobs {
 		sums = append(sums, s)
 	}
 	slices.Sort(sums)
 	elsewhere := map[string]bool{}
-	if err == nil {
-		err = p.ChecksumHoldersAnywhere(ctx, sums, func(f File) error {
-			if !ours[f.Repo+"/"+f.Path+"/"+f.Name] {
-				elsewhere[f.SHA256] = true
-			}
-			return nil
-		})
-	}
+	err = p.ChecksumHoldersAnywhere(ctx, sums, func(f File) error {
+		if !ours[f.Repo+"/"+f.Path+"/"+f.Name] {
+			elsewhere[f.SHA256] = true
+		}
+		return nil
+	})
 	bytesKnown := err == nil
 	if err != nil {
 		res.Err = fmt.Errorf("measure what purging frees in %s: %w", plan.Repo, err)
@@ -195,24 +296,163 @@ func PurgeTrash(ctx context.Context, p TrashPurger, plan *RepoPlan, now time.Tim
 	return res
 }
 
-// Failed reports whether the purge failed or left folders it meant to purge.
+// Failed reports whether the purge failed, left folders it meant to purge, or skipped an image whose copies it
+// could not read.
 func (r *PurgeResult) Failed() bool {
-	return r != nil && (r.Err != nil || slices.ContainsFunc(r.Folders, func(f PurgedFolder) bool { return f.Outcome == PurgeFailed }))
+	return r != nil && (r.Err != nil || len(r.Skipped) > 0 ||
+		slices.ContainsFunc(r.Folders, func(f PurgedFolder) bool { return f.Outcome == PurgeFailed }))
 }
 
-// referenced reports whether a live manifest of the folder's image references its digest, or the image could not
-// be judged: both keep the Trash Can's copy.
-func referenced(images map[string]*ImagePlan, folder string) bool {
-	image, leaf, _ := cutLast(folder)
-	img, ok := images[image]
-	if !ok {
-		return false // no manifest left in the image: nothing references it
+// trashNode is one of artprune's folders in the Trash Can, with what its copy's documents say.
+type trashNode struct {
+	tf        TrashedFolder
+	candidate bool     // old enough to purge; otherwise kept (too young), and what it reaches with it
+	digests   []string // the folder's digest and its manifest files' sha256, hex
+	refs      []string // index entries of its documents, hex
+	subjects  []string // subjects of its documents, hex
+	err       error    // why its copy could not be followed
+	kept      bool
+}
+
+// purgeReaders is how many Trash Can documents [PurgeTrash] reads at a time (the client's own cap on requests in
+// flight still applies).
+const purgeReaders = 8
+
+// readNodes reads the documents of the nodes' copies, purgeReaders at a time; each node's err says why its copy
+// could not be followed.
+func readNodes(ctx context.Context, p TrashPurger, repo string, nodes []*trashNode, filesOf map[string][]File) {
+	sem := make(chan struct{}, purgeReaders)
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			n.err = readNode(ctx, p, repo, n, filesOf[n.tf.Path])
+		}()
 	}
-	if img.Err != nil {
-		return true
+	wg.Wait()
+}
+
+// readNode reads the manifest files of one copy and notes its digests and references.
+func readNode(ctx context.Context, p TrashPurger, repo string, n *trashNode, files []File) error {
+	_, leaf, _ := cutLast(n.tf.Path)
+	n.digests = append(n.digests, strings.TrimPrefix(leaf, "sha256:"))
+	docs := 0
+	for _, f := range files {
+		if f.Name != ManifestName && f.Name != ListManifestName {
+			continue
+		}
+		docs++
+		key := n.tf.Path + "/" + f.Name
+		b, err := p.ReadTrashed(ctx, repo, key, DefaultMaxDocumentBytes)
+		if err != nil {
+			return fmt.Errorf("read the Trash Can's copy of %s: %w", key, err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f.SHA256 {
+			return fmt.Errorf("read the Trash Can's copy of %s: its content does not match its sha256 %s", key, f.SHA256)
+		}
+		doc, err := parseDocument(b)
+		if err != nil {
+			return fmt.Errorf("parse the Trash Can's copy of %s: %w", key, err)
+		}
+		n.digests = append(n.digests, f.SHA256)
+		for _, c := range doc.children {
+			n.refs = append(n.refs, c.Encoded())
+		}
+		if doc.subject != "" {
+			n.subjects = append(n.subjects, doc.subject.Encoded())
+		}
 	}
-	d := strings.TrimPrefix(leaf, "sha256:")
-	return slices.ContainsFunc(img.MissingRefs, func(m digest.Digest) bool { return m.Encoded() == d })
+	if docs == 0 && len(files) > 0 {
+		return fmt.Errorf("the Trash Can's copy of %s holds no %s or %s: what it references is unknown",
+			n.tf.Path, ManifestName, ListManifestName)
+	}
+	// A copy without files (garbage collection removed them past the retention period) references nothing.
+	return nil
+}
+
+// reachTrashed returns the candidates among one image's marked folders (read by readNodes) that nothing live
+// reaches, and how many candidates it keeps. img is the image's plan, nil when the image has no manifest left. An
+// error (a copy that could not be read or parsed) means nothing in the image may be purged.
+func reachTrashed(img *ImagePlan, nodes []*trashNode) ([]PurgedFolder, int, error) {
+	byDigest := map[string][]*trashNode{}
+	for _, n := range nodes {
+		if n.err != nil {
+			return nil, 0, n.err
+		}
+		for _, d := range n.digests {
+			byDigest[d] = append(byDigest[d], n)
+		}
+	}
+	live := map[string]bool{}
+	var queue []*trashNode
+	keep := func(d string) {
+		for _, n := range byDigest[d] {
+			if !n.kept {
+				n.kept = true
+				queue = append(queue, n)
+			}
+		}
+	}
+	drain := func() {
+		for len(queue) > 0 {
+			n := queue[0]
+			queue = queue[1:]
+			for _, d := range n.digests {
+				live[d] = true
+			}
+			for _, d := range n.refs {
+				keep(d)
+			}
+			for _, d := range n.subjects {
+				keep(d)
+			}
+		}
+	}
+	if img != nil {
+		for _, fo := range img.Folders {
+			_, leaf, _ := cutLast(fo.Path)
+			live[strings.TrimPrefix(leaf, "sha256:")] = true
+		}
+		for _, d := range img.otherDigests {
+			live[hex.EncodeToString(d[:])] = true
+		}
+		for _, d := range img.MissingRefs {
+			keep(d.Encoded())
+		}
+	}
+	for _, n := range nodes {
+		if !n.candidate && !n.kept {
+			n.kept = true
+			queue = append(queue, n)
+		}
+	}
+	drain()
+	// Referrers of what is live or kept are kept, and what they reach; to a fixpoint.
+	for grew := true; grew; {
+		grew = false
+		for _, n := range nodes {
+			if !n.kept && slices.ContainsFunc(n.subjects, func(s string) bool { return live[s] }) {
+				n.kept = true
+				queue = append(queue, n)
+				drain()
+				grew = true
+			}
+		}
+	}
+	var purge []PurgedFolder
+	kept := 0
+	for _, n := range nodes {
+		switch {
+		case !n.candidate:
+		case n.kept:
+			kept++
+		default:
+			purge = append(purge, PurgedFolder{Path: n.tf.Path, TrashedAt: n.tf.TrashedAt})
+		}
+	}
+	return purge, kept, nil
 }
 
 func imageOf(folder string) string {

@@ -205,9 +205,23 @@ type PurgeReport struct {
 	Folders        []PurgedReport `json:"folders"`
 	KeptYoung      int            `json:"kept_young"`
 	KeptReferenced int            `json:"kept_referenced"`
+	// KeptNotArtprunes counts the marked folders whose mark is not bound to their current copy (someone else's
+	// deletion of a folder that carried the mark, or an older artprune's mark): never purged.
+	KeptNotArtprunes int `json:"kept_not_artprunes"`
+	// SkippedImages lists the images in which nothing was purged because a Trash Can copy of theirs could not be
+	// read or parsed (what it references is unknown), with why. A failure.
+	SkippedImages []PurgeSkippedReport `json:"skipped_images"`
 	// FreedBytes is what garbage collection can now free: binaries no other path holds, anywhere.
 	FreedBytes int64  `json:"freed_bytes"`
 	Error      string `json:"error,omitempty"`
+}
+
+// PurgeSkippedReport is an image in which the purge purged nothing, failing closed.
+type PurgeSkippedReport struct {
+	Image string `json:"image"`
+	// Folders counts the folders old enough that were left in the Trash Can.
+	Folders int    `json:"folders"`
+	Error   string `json:"error"`
 }
 
 // PurgedReport is one folder purged from the Trash Can.
@@ -237,7 +251,11 @@ func (rr *RepoReport) setPurge(p *PurgeResult) {
 		return
 	}
 	pr := &PurgeReport{AfterSeconds: int64(p.After / time.Second), Folders: []PurgedReport{}, KeptYoung: p.KeptYoung,
-		KeptReferenced: p.KeptReferenced, FreedBytes: p.FreedBytes}
+		KeptReferenced: p.KeptReferenced, KeptNotArtprunes: p.KeptNotOurs, FreedBytes: p.FreedBytes,
+		SkippedImages: []PurgeSkippedReport{}}
+	for _, sk := range p.Skipped {
+		pr.SkippedImages = append(pr.SkippedImages, PurgeSkippedReport{Image: sk.Image, Folders: sk.Folders, Error: sk.Err.Error()})
+	}
 	for _, f := range p.Folders {
 		e := PurgedReport{Path: f.Path, Outcome: string(f.Outcome)}
 		if !f.TrashedAt.IsZero() {
@@ -935,6 +953,12 @@ func (tw *textWriter) repo(dryRun bool, rr RepoReport, lists repoLists) {
 		}
 		tw.printf("  trash can: %s %d folders artprune deleted over %s ago (frees %s once garbage collection runs); kept %d younger, %d referenced again\n",
 			verb, n, HumanDuration(time.Duration(p.AfterSeconds)*time.Second), HumanBytes(p.FreedBytes), p.KeptYoung, p.KeptReferenced)
+		for _, sk := range p.SkippedImages {
+			tw.printf("  PURGE SKIPPED image %s (%d folders left in the Trash Can): %s\n", sk.Image, sk.Folders, indent(sk.Error))
+		}
+		if p.KeptNotArtprunes > 0 {
+			tw.printf("  trash can: left %d marked folders whose mark is not bound to their deletion (deleted again by someone else, or marked by an older artprune): never purged\n", p.KeptNotArtprunes)
+		}
 		if p.Error != "" {
 			tw.printf("  PURGE FAILED: %s\n", indent(p.Error))
 		}

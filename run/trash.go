@@ -106,9 +106,15 @@ func (s *runner) purgeTrash(ctx context.Context, plan *prune.RepoPlan, dryRun bo
 	if err != nil {
 		return &prune.PurgeResult{Repo: plan.Repo, After: after, Err: fmt.Errorf("read the server's time: %w", err)}
 	}
-	p := prune.PurgeTrash(ctx, s.client, plan, now, after, dryRun)
+	// The image filter, not only plan.ExcludedImages: an excluded image with no file left is in neither the plan
+	// nor that list.
+	p := prune.PurgeTrash(ctx, s.client, plan, s.images.Judges, now, after, dryRun)
 	if p.Err != nil {
 		s.log.Error("purging the Trash Can failed", "repo", plan.Repo, "error", p.Err)
+	}
+	for _, sk := range p.Skipped {
+		s.log.Error("a copy in the Trash Can could not be followed: nothing of its image is purged", "repo", plan.Repo,
+			"image", sk.Image, "folders", sk.Folders, "error", sk.Err)
 	}
 	s.log.Info("trash can purge", "repo", plan.Repo, "folders", len(p.Folders), "freed_bytes", p.FreedBytes, "dry_run", dryRun)
 	return p

@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/artprune/artprune/artifactory"
 	"github.com/artprune/artprune/artifactory/artifactorytest"
 	"github.com/artprune/artprune/prune"
 )
@@ -180,22 +181,99 @@ func TestPurgeTrashAfter(t *testing.T) {
 }
 
 // ageTrash sets trash.time of every folder in the Trash Can to d before the emulator's now, as if the deletes had
-// happened d ago. (Moving the emulator's clock instead would make artprune refuse to delete: its clock check
+// happened d ago, and moves artprune's marks bound to the old trash.time along (a mark bound to another deletion
+// stays as it was). (Moving the emulator's clock instead would make artprune refuse to delete: its clock check
 // compares the server's Date with the local clock.)
 func ageTrash(t *testing.T, srv *artifactorytest.Server, d time.Duration) {
 	t.Helper()
 	ms := strconv.FormatInt(srv.Clock().Now().Add(-d).UnixMilli(), 10)
-	var folders []string
+	type folder struct{ path, mark string }
+	var folders []folder
 	_ = srv.Store().Walk(artifactorytest.TrashRepo, "", func(it *artifactorytest.Item) bool {
-		if it.Folder && len(it.Props[artifactorytest.PropTrashTime]) > 0 {
-			folders = append(folders, it.FullPath())
+		if at := it.Props[artifactorytest.PropTrashTime]; it.Folder && len(at) > 0 {
+			f := folder{path: it.FullPath()}
+			repo, _, _ := strings.Cut(f.path, "/")
+			if m := it.Props[artifactory.PropTrashed]; len(m) == 1 && m[0] == repo+"@"+at[0] {
+				f.mark = repo + "@" + ms
+			}
+			folders = append(folders, f)
 		}
 		return true
 	})
 	for _, f := range folders {
-		if err := srv.Store().SetProps(artifactorytest.TrashRepo, f, map[string][]string{artifactorytest.PropTrashTime: {ms}}, true); err != nil {
+		if err := srv.Store().SetProps(artifactorytest.TrashRepo, f.path, map[string][]string{artifactorytest.PropTrashTime: {ms}}, true); err != nil {
 			t.Fatal(err)
 		}
+		if f.mark == "" {
+			continue
+		}
+		if err := srv.Store().SetProps(artifactorytest.TrashRepo, f.path, map[string][]string{artifactory.PropTrashed: {f.mark}}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPurgeNotAnotherUsersDeletion: artprune's mark is bound to the deletion it made. An admin restores a folder
+// artprune deleted outside artprune (Artifactory keeps the mark on it), then bob deletes it: the Trash Can's new copy
+// carries the mark, but not the trash.time the mark records, so it is bob's deletion and is never purged. Nor is a
+// folder carrying an older artprune's mark, which records no trash.time.
+func TestPurgeNotAnotherUsersDeletion(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
+		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+	}
+	var deleted []string
+	for _, d := range readReportFile(t, first).Repositories[0].Deletions {
+		deleted = append(deleted, d.Path)
+	}
+	slices.Sort(deleted)
+	if len(deleted) < 2 {
+		t.Fatalf("the seed story deleted %d folders", len(deleted))
+	}
+	bobs := deleted[0]
+	time.Sleep(5 * time.Millisecond) // bob's deletion comes later than artprune's, as it would on any server
+	if err := srv.Store().RestoreFromTrash("docker-local/"+bobs, "docker-local", bobs); err != nil {
+		t.Fatal(err)
+	}
+	if it, ok := srv.Store().Get("docker-local", bobs); !ok || len(it.Props[artifactory.PropTrashed]) == 0 {
+		t.Fatalf("the restore by hand should keep artprune's mark on %s (%v)", bobs, ok)
+	}
+	if _, err := srv.Store().DeleteAs("docker-local", bobs, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	ageTrash(t, srv, 8*24*time.Hour)
+	// An older artprune's mark records no deletion: not purged either.
+	oldMark := deleted[1]
+	if err := srv.Store().SetProps(artifactorytest.TrashRepo, "docker-local/"+oldMark, map[string][]string{artifactory.PropTrashed: {"docker-local"}}, true); err != nil {
+		t.Fatal(err)
+	}
+
+	purge := filepath.Join(dir, "purge.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", purge); res.code != ExitOK {
+		t.Fatalf("purge run: exit %d\n%s", res.code, res.stderr)
+	}
+	tp := readReportFile(t, purge).Repositories[0].TrashPurge
+	var purged []string
+	for _, f := range tp.Folders {
+		if f.Outcome != "purged" {
+			t.Errorf("%s: %s %s", f.Path, f.Outcome, f.Error)
+		}
+		purged = append(purged, f.Path)
+	}
+	if want := deleted[2:]; !slices.Equal(purged, want) {
+		t.Errorf("purged %q, want %q (never bob's %s, nor the old mark's %s)", purged, want, bobs, oldMark)
+	}
+	if n := readReportFile(t, purge).Repositories[0].TrashPurge.KeptNotArtprunes; n != 2 {
+		t.Errorf("kept_not_artprunes %d, want 2", n)
+	}
+	left, _ := trashContents(t, srv)
+	if want := []string{"docker-local/" + bobs, "docker-local/" + oldMark}; !slices.Equal(left, want) {
+		t.Errorf("the Trash Can holds %q, want %q", left, want)
+	}
+	if it, ok := srv.Store().Get(artifactorytest.TrashRepo, "docker-local/"+bobs); !ok || !slices.Equal(it.Props[artifactorytest.PropTrashDeletedBy], []string{"bob"}) {
+		t.Errorf("bob's deletion is not in the Trash Can as bob's (%v)", ok)
 	}
 }
 
@@ -209,4 +287,67 @@ func callAPIBody(t *testing.T, srv *artifactorytest.Server, method, path string,
 	t.Helper()
 	status, b := docker(srv, method, path, "", body)
 	return status, string(b), nil
+}
+
+// TestPurgeTrashImageFilters: --exclude-image keeps the purge out of an image even when the image has no file left
+// (so the inventory never saw it, and it is not among the report's excluded images); without the filter, the same
+// folders are purged.
+func TestPurgeTrashImageFilters(t *testing.T) {
+	srv, _ := newSeedServer(t)
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
+		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+	}
+	var want []string
+	for _, d := range readReportFile(t, first).Repositories[0].Deletions {
+		want = append(want, d.Path)
+	}
+	slices.Sort(want)
+	if len(want) == 0 || !strings.HasPrefix(want[0], "my-image/") {
+		t.Fatalf("the seed story deleted %q", want)
+	}
+	// Someone deletes what is left of the image: no file of it is live any more.
+	if _, err := srv.Store().DeleteAs("docker-local", "my-image", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	ageTrash(t, srv, 8*24*time.Hour)
+	// The Trash Can holds artprune's folders, marked, and bob's deletion of the image's live folders, unmarked.
+	before, _ := trashContents(t, srv)
+	for _, p := range want {
+		if !slices.Contains(before, "docker-local/"+p) {
+			t.Fatalf("%s is not in the Trash Can", p)
+		}
+	}
+
+	excluded := filepath.Join(dir, "excluded.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--exclude-image", "my-image",
+		"--purge-trash-after", "7d", "--report", excluded); res.code != ExitOK {
+		t.Fatalf("run excluding my-image: exit %d\n%s", res.code, res.stderr)
+	}
+	tp := readReportFile(t, excluded).Repositories[0].TrashPurge
+	if len(tp.Folders) != 0 || tp.KeptReferenced != len(want) {
+		t.Errorf("excluding my-image: folders %+v, kept referenced %d; want none, %d", tp.Folders, tp.KeptReferenced, len(want))
+	}
+	if got, _ := trashContents(t, srv); !slices.Equal(got, before) {
+		t.Errorf("excluding my-image, the Trash Can holds %q, want %q", got, before)
+	}
+
+	purge := filepath.Join(dir, "purge.json")
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", purge); res.code != ExitOK {
+		t.Fatalf("run without filters: exit %d\n%s", res.code, res.stderr)
+	}
+	var purged []string
+	for _, f := range readReportFile(t, purge).Repositories[0].TrashPurge.Folders {
+		if f.Outcome == "purged" {
+			purged = append(purged, f.Path)
+		}
+	}
+	if !slices.Equal(purged, want) {
+		t.Errorf("without filters purged %q, want %q", purged, want)
+	}
+	left := slices.DeleteFunc(slices.Clone(before), func(p string) bool { return slices.Contains(want, strings.TrimPrefix(p, "docker-local/")) })
+	if got, _ := trashContents(t, srv); !slices.Equal(got, left) {
+		t.Errorf("without filters, the Trash Can holds %q, want %q (bob's deletion)", got, left)
+	}
 }

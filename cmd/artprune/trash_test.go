@@ -115,7 +115,8 @@ func TestTrashObservedWithoutConfiguration(t *testing.T) {
 	}
 	for _, d := range rep.Repositories[0].Deletions {
 		it, ok := srv.Store().Get(artifactorytest.TrashRepo, "docker-local/"+d.Path)
-		if !ok || len(it.Props["artprune.trashed"]) != 1 || it.Props["artprune.trashed"][0] != "docker-local" {
+		if !ok || len(it.Props["artprune.trashed"]) != 1 || len(it.Props[artifactorytest.PropTrashTime]) != 1 ||
+			it.Props["artprune.trashed"][0] != "docker-local@"+it.Props[artifactorytest.PropTrashTime][0] {
 			t.Errorf("%s: not marked in the Trash Can (%v)", d.Path, ok)
 		}
 	}
