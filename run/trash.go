@@ -65,10 +65,11 @@ func (s *runner) observeTrash(ctx context.Context, tc *prune.TrashCan, res *prun
 }
 
 // markTrashed marks the Trash Can's copies of the folders this run deleted as artprune's, so that a later
-// run with PurgeTrashAfter may purge them, and only them; Concurrency at a time. A failure is logged: an unmarked
-// folder is never purged.
+// run with PurgeTrashAfter may purge them, and only them; Concurrency at a time. It costs two requests per deleted
+// folder (read the copy's trash.time, set the mark), so only runs with PurgeTrashAfter mark: a schedule that purges
+// gives the flag to every run. A failure is logged: an unmarked folder is never purged.
 func (s *runner) markTrashed(ctx context.Context, tc *prune.TrashCan, res *prune.ApplyResult) {
-	if !tc.Undoable() {
+	if !tc.Undoable() || s.opts.PurgeTrashAfter <= 0 {
 		return
 	}
 	sem := make(chan struct{}, max(s.opts.Concurrency, 1))

@@ -101,11 +101,23 @@ func (l connLayer) hasCreds() bool {
 // by the file's server-id. The URL comes from the first source that has one; the credentials all come from the
 // first source that has any, so that a token never mixes with a user meant for another account; and checkPairing
 // refuses a URL and credentials whose sources do not belong together (connrule.go).
-func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
+//
+// A JFrog CLI config token in the environment (a JF_ENV_* variable holding what `jf c export` prints, as
+// setup-jfrog-cli takes it) stands for the environment's URL and credentials; environ lists the environment to find
+// it. It may not be combined with JF_URL, JF_ACCESS_TOKEN, JF_USER or JF_PASSWORD, nor with a second token: which
+// one was meant is then unknown, and the usage error names them.
+func (c *connFlags) resolve(getenv func(string) string, environ []string) (resolved, error) {
 	flags := connLayer{name: "flags", url: c.url, token: c.token, tokenFile: c.tokenFile, user: c.user, password: c.password, passwordFile: c.passwordFile}
 	env := connLayer{name: "environment", url: getenv(envURL), token: getenv(envToken)}
 	if env.token == "" {
 		env.user, env.password = getenv(envUser), getenv(envPassword)
+	}
+	if names, values := config.ConfigTokens(environ); len(names) > 0 {
+		tok, err := tokenLayer(env, names, values)
+		if err != nil {
+			return resolved{}, err
+		}
+		env = tok
 	}
 	file := c.fromConfig
 	file.name = "config file"
@@ -151,6 +163,34 @@ func (c *connFlags) resolve(getenv func(string) string) (resolved, error) {
 		return creds, err
 	}
 	return r, usageErrorf("no credentials: give --access-token-file (or --access-token, or --user with --password-file), set %s, or use --server-id", envToken)
+}
+
+// tokenLayer is the environment's layer when it holds the JFrog CLI config tokens names (with values): exactly one,
+// and none of the separate variables of env.
+func tokenLayer(env connLayer, names, values []string) (connLayer, error) {
+	var set []string
+	for _, k := range []string{envURL, envToken, envUser, envPassword} {
+		if (k == envURL && env.url != "") || (k == envToken && env.token != "") || (k == envUser && env.user != "") || (k == envPassword && env.password != "") {
+			set = append(set, k)
+		}
+	}
+	switch {
+	case len(names) > 1:
+		return connLayer{}, usageErrorf("the environment holds several JFrog CLI config tokens (%s): keep the one for this "+
+			"Artifactory, or give --url with --access-token-file", strings.Join(names, ", "))
+	case len(set) > 0:
+		return connLayer{}, usageErrorf("the environment holds a JFrog CLI config token (%s) and also %s: which one is meant is "+
+			"unknown; unset one of them", names[0], strings.Join(set, ", "))
+	}
+	s, err := config.ParseConfigToken(values[0])
+	if err != nil {
+		return connLayer{}, usageErrorf("%s: %v (write it with 'jf c export SERVER_ID')", names[0], err)
+	}
+	l := connLayer{name: "JFrog CLI config token " + names[0], url: s.ArtifactoryURL, token: s.AccessToken}
+	if l.token == "" { // jf uses the access token when the server has one
+		l.user, l.password = s.User, s.Password
+	}
+	return l, nil
 }
 
 // credentials reads the layer's credential files and checks that its credentials make sense together.
@@ -220,7 +260,7 @@ func readSecretFile(path, flag string) (string, error) {
 // names (the Artifactory URL, or the JFrog Platform URL with Artifactory under /artifactory) and checks the
 // credentials: refused credentials or an untrusted certificate give one message before any repository is looked at.
 func (c *connFlags) client(ctx context.Context, getenv func(string) string, log *slog.Logger, extra ...artifactory.Option) (*artifactory.Client, error) {
-	r, err := c.resolve(getenv)
+	r, err := c.resolve(getenv, environOf(ctx))
 	if err != nil {
 		return nil, err
 	}

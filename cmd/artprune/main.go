@@ -35,7 +35,7 @@ func runProcess(parent context.Context) int {
 		fmt.Fprintf(os.Stderr, "artprune: second %s: quitting at once; the report is not written\n", signalName(sig))
 		os.Exit(signalExit(sig))
 	}()
-	code := Main(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Getenv)
+	code := Main(withEnviron(ctx, os.Environ), os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Getenv)
 	signal.Stop(sigs)
 	if sig, ok := got.Load().(os.Signal); ok && !clean.Load() {
 		code = signalExit(sig)

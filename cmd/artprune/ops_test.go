@@ -87,7 +87,7 @@ func TestConnPrecedence(t *testing.T) {
 			c.fromConfig = tt.file
 			c.serverIDFromConfig = tt.fileSID
 			c.jfrogConfig = func(func(string) string) string { return jf }
-			r, err := c.resolve(func(k string) string { return tt.env[k] })
+			r, err := c.resolve(func(k string) string { return tt.env[k] }, nil)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q", err, tt.err)

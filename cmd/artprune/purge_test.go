@@ -62,7 +62,7 @@ func TestPurgeTrashAfter(t *testing.T) {
 	}
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.json")
-	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", first); res.code != ExitOK {
 		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 	}
 	var deleted []string
@@ -221,7 +221,7 @@ func TestPurgeNotAnotherUsersDeletion(t *testing.T) {
 	srv, _ := newSeedServer(t)
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.json")
-	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", first); res.code != ExitOK {
 		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 	}
 	var deleted []string
@@ -296,7 +296,7 @@ func TestPurgeTrashImageFilters(t *testing.T) {
 	srv, _ := newSeedServer(t)
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.json")
-	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--report", first); res.code != ExitOK {
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", first); res.code != ExitOK {
 		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 	}
 	var want []string

@@ -252,7 +252,7 @@ func TestRestoreAfterALostDeleteAnswer(t *testing.T) {
 	defer hooked.Close()
 	hookedEnv := map[string]string{"JF_URL": hooked.URL + "/artifactory/", "JF_ACCESS_TOKEN": testToken}
 	report := filepath.Join(t.TempDir(), "report.json")
-	res := runCLI(t, hookedEnv, "prune", "--repo", "docker-local", "--delete", "--report", report)
+	res := runCLI(t, hookedEnv, "prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", report)
 	if res.code != ExitOK || !lost.Load() {
 		t.Fatalf("prune --delete: exit %d, answer lost %v\n%s\n%s", res.code, lost.Load(), res.stdout, res.stderr)
 	}

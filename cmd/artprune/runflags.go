@@ -90,7 +90,8 @@ func (o *runFlags) registerOutput(f *pflag.FlagSet) {
 // registerPurge registers --purge-trash-after (prune and serve).
 func (o *runFlags) registerPurge(f *pflag.FlagSet) {
 	f.Var(&o.purgeTrashAfter, "purge-trash-after", "permanently delete from the Trash Can the folders artprune moved there at least this long ago "+
-		"and that nothing live reaches again, so that garbage collection frees their space (Go duration or days: 7d); off by default")
+		"and that nothing live reaches again, so that garbage collection frees their space (Go duration or days: 7d); a run with it also "+
+		"marks its own deletions for a later purge; off by default")
 }
 
 func (o *runFlags) registerLog(f *pflag.FlagSet) {

@@ -51,3 +51,21 @@ func minEvery(ctx context.Context) time.Duration {
 	}
 	return time.Minute
 }
+
+// environKey is the context key of the process's environment as a list.
+type environKey struct{}
+
+// withEnviron returns a context whose commands can list the environment with environ (os.Environ for the process):
+// artprune reads its settings by name through getenv, but a JFrog CLI config token may sit in any JF_ENV_*
+// variable, which only a list shows.
+func withEnviron(ctx context.Context, environ func() []string) context.Context {
+	return context.WithValue(ctx, environKey{}, environ)
+}
+
+// environOf returns the environment list ctx carries; none when it carries no list.
+func environOf(ctx context.Context) []string {
+	if f, ok := ctx.Value(environKey{}).(func() []string); ok && f != nil {
+		return f()
+	}
+	return nil
+}

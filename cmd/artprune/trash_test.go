@@ -102,7 +102,7 @@ func TestTrashObservedWithoutConfiguration(t *testing.T) {
 	defer saas.Close()
 	report := filepath.Join(t.TempDir(), "report.json")
 	res := runCLI(t, map[string]string{"JF_URL": saas.URL + "/artifactory/", "JF_ACCESS_TOKEN": testToken},
-		"prune", "--repo", "docker-local", "--delete", "--report", report)
+		"prune", "--repo", "docker-local", "--delete", "--purge-trash-after", "7d", "--report", report)
 	if res.code != ExitOK {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -119,5 +119,27 @@ func TestTrashObservedWithoutConfiguration(t *testing.T) {
 			it.Props["artprune.trashed"][0] != "docker-local@"+it.Props[artifactorytest.PropTrashTime][0] {
 			t.Errorf("%s: not marked in the Trash Can (%v)", d.Path, ok)
 		}
+	}
+}
+
+// TestOnlyPurgingRunsMark: marking costs two requests per deleted folder, so a run without --purge-trash-after
+// marks nothing (and a later purge leaves its deletions to the Trash Can's retention).
+func TestOnlyPurgingRunsMark(t *testing.T) {
+	srv, sc := newSeedServer(t)
+	srv.Stats().Reset()
+	if res := runCLI(t, env(srv), "prune", "--repo", "docker-local", "--delete"); res.code != ExitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	marked := 0
+	for it := range srv.Store().Items() {
+		if it.Repo == artifactorytest.TrashRepo && len(it.Props["artprune.trashed"]) > 0 {
+			marked++
+		}
+	}
+	if marked != 0 {
+		t.Errorf("%d Trash Can items marked by a run without --purge-trash-after", marked)
+	}
+	if counts, _ := srv.Stats().Snapshot(); counts["delete"] != int64(len(sc.Dangling)) {
+		t.Errorf("%d deletes, want %d", counts["delete"], len(sc.Dangling))
 	}
 }
