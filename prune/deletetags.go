@@ -143,13 +143,18 @@ func (p *Planner) PlanTagDeletion(ctx context.Context, repo string, patterns []T
 
 // collectTagDeletions fills plan.TagDeletions from the images' named tags, after every image is decided, and skips
 // an image one of whose named tag folders is the folder of another image or above it: deleting it would delete
-// that image's folders too.
-func (p *Planner) collectTagDeletions(plan *RepoPlan) {
+// that image's folders too. Images the source left out (excluded) count as well: a tag folder's delete is
+// recursive, so it must never reach into an image the run was told not to touch.
+func (p *Planner) collectTagDeletions(plan *RepoPlan, excluded map[string]bool) {
 	plan.TagDeletions = []TagDeletion{}
-	names := make([]string, 0, len(plan.Images))
+	names := make([]string, 0, len(plan.Images)+len(excluded))
 	for _, img := range plan.Images {
 		names = append(names, img.Name)
 	}
+	for name := range excluded {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the message names the same image every time
 	for i := range plan.Images {
 		ip := &plan.Images[i]
 		for _, tag := range ip.deleteTags {

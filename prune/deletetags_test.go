@@ -300,3 +300,40 @@ func TestTagDeletionReport(t *testing.T) {
 		t.Fatalf("text (%v):\n%s", err, text.String())
 	}
 }
+
+// excludingSource marks the rows of one image excluded, as artprune's image filters do.
+type excludingSource struct {
+	*fakeStore
+	image string
+}
+
+func (s excludingSource) Manifests(ctx context.Context, repoKey string, fn func(prune.ManifestFile) error) error {
+	return s.fakeStore.Manifests(ctx, repoKey, func(f prune.ManifestFile) error {
+		if strings.HasPrefix(f.Path, s.image+"/") { // the image's folders (its own folder is app's tag folder)
+			f.Excluded = true
+		}
+		return fn(f)
+	})
+}
+
+// TestPlanTagDeletionRefusesATagFolderHoldingAnExcludedImage: the same when the nested image is one the run was
+// told to leave alone: the tag folder's recursive delete would take it along, so image app is skipped.
+func TestPlanTagDeletionRefusesATagFolderHoldingAnExcludedImage(t *testing.T) {
+	ts := newTagStory(t)
+	nested := ociManifest(t, "nested")
+	ts.s.put("app/pr-1/latest", nested, old)
+	ts.s.put(at("app/pr-1", nested), nested, old)
+	src := excludingSource{fakeStore: ts.s, image: "app/pr-1"}
+	plan, err := newPlanner(t, src, prune.Options{}).PlanTagDeletion(context.Background(), repo, []prune.TagPattern{{Image: "app", Tag: "pr-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.TagDeletions) != 0 || plan.DeletionCount() != 0 {
+		t.Fatalf("tags %q and %d folders to delete, want none: the tag folder holds the excluded image app/pr-1", tagPaths(plan), plan.DeletionCount())
+	}
+	for _, img := range plan.Images {
+		if img.Name == "app" && (!errors.Is(img.Err, prune.ErrUnsafePath) || !strings.Contains(img.Err.Error(), "holds image app/pr-1")) {
+			t.Fatalf("image app: err %v, want ErrUnsafePath naming app/pr-1", img.Err)
+		}
+	}
+}

@@ -70,6 +70,8 @@ type inventory struct {
 	others  []otherRow
 	// excludedTags holds the tag folders of images the source left out (ManifestFile.Excluded): folder -> image.
 	excludedTags map[string]string
+	// excludedImages holds the images the source left out, so that no tag folder above one of them is deleted.
+	excludedImages map[string]bool
 }
 
 // otherRow is a listed file outside any tag or digest folder: malformed or ignored. They are rare.
@@ -85,7 +87,8 @@ type imageState struct {
 }
 
 func newInventory() *inventory {
-	return &inventory{byName: map[string]int32{}, seed: maphash.MakeSeed(), seen: map[uint64]int32{}, excludedTags: map[string]string{}}
+	return &inventory{byName: map[string]int32{}, seed: maphash.MakeSeed(), seen: map[uint64]int32{}, excludedTags: map[string]string{},
+		excludedImages: map[string]bool{}}
 }
 
 // leafName returns the name of the folder of f: a tag, or "sha256:<hex>".
@@ -184,6 +187,9 @@ func (p *Planner) add(plan *RepoPlan, inv *inventory, f ManifestFile, stampsAfte
 	if f.Excluded {
 		if manifest && class == classTag {
 			inv.excludedTags[f.Path] = image
+		}
+		if manifest {
+			inv.excludedImages[image] = true
 		}
 		return nil
 	}

@@ -254,10 +254,11 @@ func (p *Planner) plan(ctx context.Context, repo string, named func(image, tag s
 		plan.Images = append(plan.Images, p.decide(plan, inv, img))
 		img.files = nil
 	}
+	excluded := inv.excludedImages
 	inv = nil // the plan holds what is left to know; a million files' records can go
 	p.skipNesting(plan)
 	if named != nil {
-		p.collectTagDeletions(plan)
+		p.collectTagDeletions(plan, excluded)
 	}
 	p.measure(ctx, plan)
 
