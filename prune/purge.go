@@ -386,8 +386,23 @@ func reachTrashed(img *ImagePlan, nodes []*trashNode) ([]PurgedFolder, int, erro
 		}
 	}
 	live := map[string]bool{}
+	existing := map[string]bool{} // digests of the image's folders and manifest files
+	if img != nil {
+		for _, fo := range img.Folders {
+			_, leaf, _ := cutLast(fo.Path)
+			existing[strings.TrimPrefix(leaf, "sha256:")] = true
+		}
+		for _, d := range img.otherDigests {
+			existing[hex.EncodeToString(d[:])] = true
+		}
+	}
+	var unknown []string // digests something live or kept references that are neither here nor marked copies
 	var queue []*trashNode
 	keep := func(d string) {
+		if len(byDigest[d]) == 0 && !existing[d] {
+			unknown = append(unknown, d)
+			return
+		}
 		for _, n := range byDigest[d] {
 			if !n.kept {
 				n.kept = true
@@ -410,14 +425,10 @@ func reachTrashed(img *ImagePlan, nodes []*trashNode) ([]PurgedFolder, int, erro
 			}
 		}
 	}
+	for d := range existing {
+		live[d] = true
+	}
 	if img != nil {
-		for _, fo := range img.Folders {
-			_, leaf, _ := cutLast(fo.Path)
-			live[strings.TrimPrefix(leaf, "sha256:")] = true
-		}
-		for _, d := range img.otherDigests {
-			live[hex.EncodeToString(d[:])] = true
-		}
 		for _, d := range img.MissingRefs {
 			keep(d.Encoded())
 		}
@@ -440,6 +451,14 @@ func reachTrashed(img *ImagePlan, nodes []*trashNode) ([]PurgedFolder, int, erro
 				grew = true
 			}
 		}
+	}
+	if len(unknown) > 0 {
+		// The chain from what is live goes through a copy that is not one of artprune's marked folders (deleted by
+		// a run without --purge-trash-after, by someone else, or missing): what it references is unknown.
+		slices.Sort(unknown)
+		return nil, 0, fmt.Errorf("a live or kept document references sha256:%s, which is neither a folder of the image nor "+
+			"a folder artprune marked in the Trash Can (deleted by a run without --purge-trash-after, by someone else, or "+
+			"missing): what it references is unknown, so nothing in this image is purged", unknown[0])
 	}
 	var purge []PurgedFolder
 	kept := 0

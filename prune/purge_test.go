@@ -349,3 +349,33 @@ func TestPurgeTrashImageFilter(t *testing.T) {
 		t.Errorf("kept referenced %d, failed %v", res.KeptReferenced, res.Failed())
 	}
 }
+
+// TestPurgeTrashThroughAnUnmarkedCopy: a live tag's index references an index in the Trash Can that artprune did
+// not mark (a run without --purge-trash-after deleted it, or someone else did), whose children are artprune's and
+// old enough: what the unmarked copy references cannot be followed, so nothing in the image is purged (the
+// children would be needed to restore the index), and the image is reported as skipped.
+func TestPurgeTrashThroughAnUnmarkedCopy(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	now := s.now
+	old := now.Add(-10 * 24 * time.Hour)
+	c1, c2 := ociManifest(t, "c1"), ociManifest(t, "c2")
+	inner := ociIndex(t, c1, c2) // in the Trash Can, not marked
+	outer := ociIndex(t, inner)  // the live tag app:latest
+	s.put("app/latest", outer, 30*24*time.Hour)
+	plan, err := newPlanner(t, s, prune.Options{}).Plan(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := newFakePurger(repo)
+	fp.trash(at("app", c1), c1, old)
+	fp.trash(at("app", c2), c2, old)
+	res := prune.PurgeTrash(ctx, fp, plan, nil, now, 7*24*time.Hour, false)
+	if len(fp.purged) != 0 {
+		t.Errorf("purged %v through an unmarked copy, want nothing", fp.purged)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].Image != "app" || res.Skipped[0].Folders != 2 ||
+		!strings.Contains(res.Skipped[0].Err.Error(), "sha256:"+inner.digest.Encoded()) {
+		t.Errorf("skipped %+v, want image app (2 folders) naming the unmarked index", res.Skipped)
+	}
+}
