@@ -163,11 +163,21 @@ func (c *Client) DeleteFromTrash(ctx context.Context, repo, path string) error {
 // DeleteProperties removes the property keys from repo/path and, for a folder, from everything below it
 // (DELETE api/storage/...?properties=...&recursive=1).
 func (c *Client) DeleteProperties(ctx context.Context, repo, path string, keys []string) error {
+	return c.properties(ctx, http.MethodDelete, repo, path, strings.Join(keys, ","), true, "delete properties of", repo+"/"+path)
+}
+
+// properties sends method (PUT sets, DELETE removes) to api/storage/<repo>/<path>?properties=spec, recursively or
+// not; op and what name the call in its error.
+func (c *Client) properties(ctx context.Context, method, repo, path, spec string, recursive bool, op, what string) error {
+	rec := "0"
+	if recursive {
+		rec = "1"
+	}
 	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(repo, path), c.base) +
-		"?properties=" + url.QueryEscape(strings.Join(keys, ",")) + "&recursive=1"
-	resp, err := c.send(ctx, http.MethodDelete, u, nil)
+		"?properties=" + url.QueryEscape(spec) + "&recursive=" + rec
+	resp, err := c.send(ctx, method, u, nil)
 	if err != nil {
-		return fmt.Errorf("delete properties of %s/%s: %w", repo, path, err)
+		return fmt.Errorf("%s %s: %w", op, what, err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -175,7 +185,7 @@ func (c *Client) DeleteProperties(ctx context.Context, repo, path string, keys [
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
 	}
-	return apiError("delete properties of", repo+"/"+path, resp)
+	return apiError(op, what, resp)
 }
 
 func isProOnly(err error) bool {
@@ -246,19 +256,8 @@ func (c *Client) MarkTrashed(ctx context.Context, repo, folder string) error {
 	if _, err := strconv.ParseInt(at[0], 10, 64); err != nil {
 		return fmt.Errorf("mark %s/%s in the Trash Can: its %s %q is not a number: not marked", repo, folder, PropTrashTime, at[0])
 	}
-	u := c.base + "api/storage/" + strings.TrimPrefix(c.fileURL(TrashRepo, trashPath), c.base) +
-		"?properties=" + url.QueryEscape(PropTrashed+"="+markValue(repo, at[0])) + "&recursive=0"
-	resp, err := c.send(ctx, http.MethodPut, u, nil)
-	if err != nil {
-		return fmt.Errorf("mark %s/%s in the Trash Can: %w", repo, folder, err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK, http.StatusNoContent:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
-	}
-	return apiError("mark in the Trash Can", repo+"/"+folder, resp)
+	return c.properties(ctx, http.MethodPut, TrashRepo, trashPath, PropTrashed+"="+markValue(repo, at[0]), false,
+		"mark in the Trash Can", repo+"/"+folder)
 }
 
 var _ prune.TrashPurger = (*Client)(nil)
